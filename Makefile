@@ -1,0 +1,61 @@
+# The two commands: `make run` starts the whole platform, `make test` runs every check a change
+# must pass. Both work on a fresh machine with only Python 3.11 and make: the virtualenv, the
+# dependencies (from requirements.lock) and, when DATABASE_URL / REDIS_URL are unset, embedded
+# PostgreSQL and Redis are set up on the way.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+STAMP := $(VENV)/.installed
+# Start (or reuse) embedded engines for whatever the environment does not provide.
+ENGINES := eval "$$($(BIN)/python tools/engines.py up)" &&
+
+.PHONY: install run test lint typecheck contracts migrations-check pytest bench engines-down lock clean
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
+	@touch $@
+
+install: $(STAMP)
+
+lock:  ## re-resolve requirements.lock from pyproject.toml
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes \
+		--quiet -o requirements.lock
+
+run: install
+	@$(ENGINES) $(BIN)/python manage.py migrate --noinput
+	@$(ENGINES) $(BIN)/python manage.py seed_demo
+	@$(ENGINES) $(BIN)/python tools/run.py
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+contracts: install
+	$(BIN)/lint-imports
+
+migrations-check: install
+	@$(ENGINES) $(BIN)/python manage.py makemigrations --check --dry-run
+
+# pytest exits 5 when it collected nothing: that must fail, never pass quietly.
+pytest: install
+	@$(ENGINES) $(BIN)/pytest $(PYTEST_ARGS); status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; \
+	exit $$status
+
+test: lint typecheck contracts migrations-check pytest
+
+bench: install
+	@$(ENGINES) $(BIN)/python -m bench
+
+engines-down:
+	$(BIN)/python tools/engines.py down
+
+clean: engines-down
+	rm -rf $(VENV) .run .mypy_cache .ruff_cache

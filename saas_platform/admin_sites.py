@@ -1,0 +1,76 @@
+"""The two admin sites.
+
+* ``staff_site`` on the platform's hosts: platform operators, every tenant.
+* ``agency_site`` on each agency's domains: that agency's owners and admins (staff may look),
+  under the agency's brand, seeing only their own agency's rows.
+"""
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
+
+from tenants.admin import agency as agency_admin
+from tenants.admin import staff as staff_admin
+from tenants.admin.scoping import AgencyAdminLoginForm, StaffAdminMixin, agency_role, is_operator
+from tenants.models import Agency, AgencyDomain, AuditLogEntry, Branding, Location, Membership, User
+
+
+class _NoShortcutMixin:
+    """Drop the admin's `r/<content type>/<id>/` shortcut: it looks objects up through the base
+    manager (every tenant) and no model of ours needs it."""
+
+    def get_urls(self) -> list[Any]:
+        return [url for url in super().get_urls() if getattr(url, "name", None) != "view_on_site"]  # type: ignore[misc]
+
+
+class StaffAdminSite(_NoShortcutMixin, admin.AdminSite):
+    site_header = "Platform operations"
+    site_title = "Platform operations"
+    index_title = "Everything, every tenant"
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        return is_operator(request)
+
+
+class AgencyAdminSite(_NoShortcutMixin, admin.AdminSite):
+    index_title = "Your agency"
+    enable_nav_sidebar = True
+    login_form = AgencyAdminLoginForm
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        return agency_role(request) in Membership.AGENCY_ROLES
+
+    def each_context(self, request: HttpRequest) -> dict[str, Any]:
+        context = super().each_context(request)
+        agency = getattr(request, "agency", None)
+        if agency is not None:
+            name = agency.branding.display_name
+            context.update(site_header=name, site_title=name, site_url="/")
+        return context
+
+
+staff_site = StaffAdminSite(name="staff_admin")
+agency_site = AgencyAdminSite(name="agency_admin")
+
+agency_site.register(Location, agency_admin.AgencyLocationAdmin)
+agency_site.register(AgencyDomain, agency_admin.AgencyDomainAdmin)
+agency_site.register(Branding, agency_admin.AgencyBrandingAdmin)
+agency_site.register(User, agency_admin.AgencyUserAdmin)
+agency_site.register(AuditLogEntry, agency_admin.AgencyAuditLogAdmin)
+
+staff_site.register(Agency, staff_admin.StaffAgencyAdmin)
+staff_site.register(Location, staff_admin.StaffLocationAdmin)
+staff_site.register(AgencyDomain, staff_admin.StaffDomainAdmin)
+staff_site.register(User, staff_admin.StaffUserAdmin)
+staff_site.register(Membership, staff_admin.StaffMembershipAdmin)
+staff_site.register(AuditLogEntry, staff_admin.StaffAuditLogAdmin)
+
+
+class _StaffOnly(StaffAdminMixin, admin.ModelAdmin[Any]):
+    """Operators manage the periodic schedule's runtime state (enable, pause) here."""
+
+
+for model in (PeriodicTask, IntervalSchedule, CrontabSchedule):
+    staff_site.register(model, _StaffOnly)

@@ -1,0 +1,2 @@
+"""Shared building blocks that know no app: base models, errors, scoped querysets, encryption,
+logging."""

@@ -1,0 +1,21 @@
+"""The error types services raise; interfaces (views, API, admin, commands) translate them."""
+
+from typing import Any
+
+
+class ApplicationError(Exception):
+    """A refusal with a message fit to show the person who asked (bad input, a rule broken)."""
+
+    def __init__(self, message: str, *, extra: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extra = extra or {}
+
+
+class NotFound(ApplicationError):
+    """The object does not exist *or* belongs to another tenant: callers cannot tell which."""
+
+
+class UnscopedQueryError(RuntimeError):
+    """A tenant-owned model was queried without a tenant scope: a programming error, never
+    something to show a user."""

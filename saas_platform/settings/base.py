@@ -1,0 +1,166 @@
+"""Settings shared by every environment. Every value that differs per deployment comes from the
+environment (documented in `.env.example`)."""
+
+from pathlib import Path
+
+import django_stubs_ext
+import environ
+
+django_stubs_ext.monkeypatch()
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+RUN_DIR = BASE_DIR / ".run"
+
+env = environ.Env()
+# A developer's `.env`, then the URLs of the embedded engines started by `tools/engines.py`;
+# variables already in the environment always win.
+for env_file in (BASE_DIR / ".env", RUN_DIR / "engines.env"):
+    if env_file.exists():
+        env.read_env(env_file, overwrite=False)
+
+INSECURE_SECRET_KEY = "insecure-development-key-never-use-in-production"  # noqa: S105
+SECRET_KEY = env.str("SECRET_KEY", default=INSECURE_SECRET_KEY)
+DEBUG = env.bool("DEBUG", default=False)
+
+# Token-encryption keys (Fernet, url-safe base64 of 32 bytes), newest first. Rows encrypted under an
+# older key stay readable until `rotate_token_keys` re-encrypts them under the newest one.
+TOKEN_ENCRYPTION_KEYS: list[str] = env.list("TOKEN_ENCRYPTION_KEYS", default=[])
+
+# --- hosts and tenancy ---------------------------------------------------------------------------
+# Every agency serves its portal on a verified custom domain or on `<slug>.<PLATFORM_BASE_DOMAIN>`;
+# the platform's own pages (staff admin, GHL callbacks and webhooks) live on PLATFORM_HOSTS.
+# Host validation is the job of `tenants.middleware.TenantMiddleware` (unknown host → 404), which
+# runs first; Django's ALLOWED_HOSTS cannot list customers' domains up front.
+PLATFORM_BASE_DOMAIN = env.str("PLATFORM_BASE_DOMAIN", default="localhost")
+PLATFORM_HOSTS: list[str] = env.list("PLATFORM_HOSTS", default=["localhost", "127.0.0.1"])
+PLATFORM_NAME = env.str("PLATFORM_NAME", default="Leadwise Platform")
+ALLOWED_HOSTS = ["*"]
+# Port appended to the links we build for agency domains (development servers run on :8000).
+PUBLIC_PORT = env.str("PUBLIC_PORT", default="")
+PUBLIC_SCHEME = env.str("PUBLIC_SCHEME", default="https")
+
+# --- applications --------------------------------------------------------------------------------
+INSTALLED_APPS = [
+    # The two admin sites are our own (saas_platform.admin_sites); no default site, no autodiscover.
+    "django.contrib.admin.apps.SimpleAdminConfig",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_celery_beat",
+    "saas_platform",
+    "tenants",
+    "integrations",
+    "billing",
+]
+
+MIDDLEWARE = [
+    "tenants.middleware.TenantMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tenants.middleware.RealmMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+# Agency domains get the portal and the agency admin; platform hosts get `urls_platform`.
+ROOT_URLCONF = "saas_platform.urls"
+PLATFORM_URLCONF = "saas_platform.urls_platform"
+WSGI_APPLICATION = "saas_platform.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "tenants.context_processors.branding",
+            ],
+        },
+    },
+]
+
+# --- data engines: PostgreSQL and Redis only -----------------------------------------------------
+DATABASES = {"default": env.db_url("DATABASE_URL")}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env.str("REDIS_URL")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="saas"),
+    }
+}
+
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Cookies stay host-only (no SESSION_COOKIE_DOMAIN): a session made on one agency's domain is never
+# sent to another's; RealmMiddleware also refuses a session whose user belongs to another agency.
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# --- auth ----------------------------------------------------------------------------------------
+AUTH_USER_MODEL = "tenants.User"
+AUTHENTICATION_BACKENDS = ["tenants.auth.RealmBackend"]
+# Emails are unique per realm (an agency, or the platform), enforced by the User model's
+# constraints and the realm backend, not by a global unique column.
+SILENCED_SYSTEM_CHECKS = ["auth.W004"]
+LOGIN_URL = "portal:login"
+LOGIN_REDIRECT_URL = "portal:home"
+LOGOUT_REDIRECT_URL = "portal:landing"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- i18n, static ---------------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# Custom-domain verification looks up a TXT record. Empty: the system resolver (/etc/resolv.conf).
+DNS_NAMESERVERS: list[str] = env.list("DNS_NAMESERVERS", default=[])
+DNS_PORT = env.int("DNS_PORT", default=53)
+DNS_TIMEOUT_SECONDS = env.float("DNS_TIMEOUT_SECONDS", default=3.0)
+
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="no-reply@localhost")
+
+# --- Celery: Redis broker, named queues, one schedule --------------------------------------------
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TIMEZONE = "UTC"
+
+# --- logging -------------------------------------------------------------------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOG_JSON = env.bool("LOG_JSON", default=False)
+# structlog and the stdlib are configured together by kernel.logging, from SaasPlatformConfig.ready.
+LOGGING_CONFIG = None
+
+from saas_platform.schedule import CELERY_BEAT_SCHEDULE, CELERY_TASK_ROUTES  # noqa: E402, F401

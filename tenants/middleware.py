@@ -1,0 +1,65 @@
+"""The one place a request's Host becomes a tenant.
+
+* a platform host (settings.PLATFORM_HOSTS) → ``request.agency = None``, platform URLs;
+* a verified domain of an active agency → ``request.agency``, the portal and agency-admin URLs;
+* anything else → 404, with no fallback to some default agency.
+"""
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, HttpResponseNotFound
+
+from saas_platform.kernel.logging import get_logger
+
+from . import selectors
+from .models import Agency
+
+log = get_logger(__name__)
+
+Handler = Callable[[HttpRequest], HttpResponse]
+
+
+class TenantMiddleware:
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        host = selectors.normalize_host(request.META.get("HTTP_HOST", ""))
+        request.agency = None  # type: ignore[attr-defined]
+        if selectors.is_platform_host(host):
+            request.urlconf = settings.PLATFORM_URLCONF  # type: ignore[attr-defined]
+            return self.get_response(request)
+        agency = selectors.agency_for_host(host) if host else None
+        if agency is None:
+            return HttpResponseNotFound(b"Not Found", content_type="text/plain")
+        if agency.status != Agency.Status.ACTIVE:
+            return HttpResponseForbidden(
+                b"This portal is currently unavailable.", content_type="text/plain"
+            )
+        request.agency = agency  # type: ignore[attr-defined]
+        return self.get_response(request)
+
+
+class RealmMiddleware:
+    """A session belongs to the realm it was made in: a user of agency A presenting a session
+    cookie on agency B's domain (or on the platform's) is logged out, not let in."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if user.is_authenticated:
+            agency = getattr(request, "agency", None)
+            realm_id = agency.pk if agency else None
+            if user.agency_id != realm_id:
+                log.warning(
+                    "tenants.session.realm_mismatch",
+                    user_id=user.pk,
+                    user_agency_id=user.agency_id,
+                    request_agency_id=realm_id,
+                )
+                logout(request)
+        return self.get_response(request)

@@ -1,0 +1,86 @@
+"""Read-side functions of the tenancy core. Lookups take the tenant; "not yours" and "does not
+exist" are the same ``NotFound``."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from saas_platform.kernel.errors import NotFound
+
+from .models import Agency, AgencyDomain, AgencyOwnedQuerySet, Location, Membership, User
+
+
+def normalize_host(raw_host: str) -> str:
+    """`Portal.Example.com:8000` → `portal.example.com` (no port, no trailing dot, lower case)."""
+    host = raw_host.strip().lower()
+    if host.startswith("["):  # IPv6 literal: never an agency domain
+        return host.split("]")[0] + "]"
+    return host.rsplit(":", 1)[0].rstrip(".") if ":" in host else host.rstrip(".")
+
+
+def is_platform_host(host: str) -> bool:
+    return host in settings.PLATFORM_HOSTS
+
+
+def agency_for_host(host: str) -> Agency | None:
+    """The agency whose *verified* domain is `host` (with its branding), or None: one indexed
+    query per request."""
+    return (
+        Agency.objects.select_related("branding")
+        .filter(domains__domain=host, domains__verified_at__isnull=False)
+        .first()
+    )
+
+
+def agency_primary_domain(agency: Agency) -> str:
+    record: AgencyDomain | None = (
+        AgencyDomain.objects.for_agency(agency).filter(is_primary=True).first()
+    )
+    if record is None:
+        raise NotFound(f"{agency} has no primary domain.")
+    return record.domain
+
+
+def agency_portal_url(agency: Agency, path: str = "/") -> str:
+    """An absolute link into the agency's portal, built from its primary domain — never from the
+    Host of whatever request is being served."""
+    port = f":{settings.PUBLIC_PORT}" if settings.PUBLIC_PORT else ""
+    return f"{settings.PUBLIC_SCHEME}://{agency_primary_domain(agency)}{port}{path}"
+
+
+def user_find(*, agency: Agency | None, email: str) -> User | None:
+    return User.objects.filter(agency=agency, email__iexact=email.strip()).first()
+
+
+def membership_role_in_agency(*, user: User, agency: Agency) -> str | None:
+    if user.agency_id != agency.pk:
+        return None
+    return (
+        Membership.objects.for_agency(agency)
+        .filter(user=user, location__isnull=True)
+        .values_list("role", flat=True)
+        .first()
+    )
+
+
+def _visible_locations(*, user: User, agency: Agency) -> AgencyOwnedQuerySet:
+    locations = Location.objects.for_agency(agency)
+    if user.agency_id != agency.pk:
+        return locations.none()
+    if membership_role_in_agency(user=user, agency=agency):
+        return locations
+    return locations.filter(memberships__user=user)
+
+
+def locations_visible_to(*, user: User, agency: Agency) -> list[Location]:
+    """Agency members see every location of their agency; client users see their own."""
+    return list(_visible_locations(user=user, agency=agency))
+
+
+def location_get_for_user(*, user: User, agency: Agency, location_id: int) -> Location:
+    location: Location | None = (
+        _visible_locations(user=user, agency=agency).filter(pk=location_id).first()
+    )
+    if location is None:
+        raise NotFound("No such location.")
+    return location

@@ -1,0 +1,46 @@
+"""Services that change tenants. Each one validates, writes in one transaction, records an audit
+entry, and schedules side effects for after the commit."""
+
+from .agencies import (
+    AGENCY_EDITABLE,
+    BRANDING_EDITABLE,
+    agency_create,
+    agency_domain_add,
+    agency_domain_check,
+    agency_domain_check_later,
+    agency_domain_make_primary,
+    agency_domain_remove,
+    agency_domain_verify,
+    agency_update,
+    branding_update,
+    normalize_domain,
+    platform_subdomain,
+)
+from .common import audit_record
+from .locations import LOCATION_EDITABLE, location_create, location_update
+from .people import USER_EDITABLE, membership_grant, membership_revoke, user_create, user_update
+
+__all__ = [
+    "AGENCY_EDITABLE",
+    "BRANDING_EDITABLE",
+    "LOCATION_EDITABLE",
+    "USER_EDITABLE",
+    "agency_create",
+    "agency_domain_add",
+    "agency_domain_check",
+    "agency_domain_check_later",
+    "agency_domain_make_primary",
+    "agency_domain_remove",
+    "agency_domain_verify",
+    "agency_update",
+    "audit_record",
+    "branding_update",
+    "location_create",
+    "location_update",
+    "membership_grant",
+    "membership_revoke",
+    "normalize_domain",
+    "platform_subdomain",
+    "user_create",
+    "user_update",
+]

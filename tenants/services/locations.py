@@ -1,0 +1,60 @@
+"""Locations: the client tenants under an agency."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import transaction
+
+from ..models import Agency, Location, User
+from .common import audit_record, update_fields, validated
+
+LOCATION_EDITABLE = ("name", "industry", "timezone", "status", "ghl_location_id")
+
+
+@transaction.atomic
+def location_create(
+    *,
+    agency: Agency,
+    name: str,
+    acting_user: User | None,
+    industry: str = Location.Industry.GENERIC,
+    timezone_name: str = "UTC",
+    ghl_location_id: str | None = None,
+) -> Location:
+    location = Location(
+        agency=agency,
+        name=name,
+        industry=industry,
+        timezone=timezone_name,
+        ghl_location_id=ghl_location_id or None,
+    )
+    validated(location)
+    location.save()
+    audit_record(
+        action="location.created",
+        target=location,
+        acting_user=acting_user,
+        agency=agency,
+        location=location,
+        changes={f: (None, getattr(location, f)) for f in LOCATION_EDITABLE},
+    )
+    return location
+
+
+@transaction.atomic
+def location_update(
+    *, location: Location, acting_user: User | None, data: Mapping[str, Any]
+) -> Location:
+    changes = update_fields(location, data, allowed=LOCATION_EDITABLE)
+    if changes:
+        audit_record(
+            action="location.updated",
+            target=location,
+            acting_user=acting_user,
+            agency=location.agency,
+            location=location,
+            changes=changes,
+        )
+    return location

@@ -1,0 +1,394 @@
+"""The isolation matrix: for every URL pattern of the project, what a visitor from the wrong tenant
+(or nobody) gets.
+
+``routes()`` enumerates every pattern of both URLconfs; ``case_for(route)`` returns its check or
+None. tests/test_isolation.py fails when any route has no case, so a new URL cannot land without
+saying how it keeps tenants apart. Admin patterns get their cases from the model they serve; a
+model without an entry in ``FOREIGN_OBJECTS`` / ``STAFF_OBJECTS`` has no case.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.test import Client
+from django.urls import URLResolver, get_resolver
+from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
+
+from tenants.models import AgencyDomain, AuditLogEntry, Branding, Membership
+from tests.conftest import World
+
+URLCONFS = {"agency": settings.ROOT_URLCONF, "platform": settings.PLATFORM_URLCONF}
+
+
+@dataclass(frozen=True)
+class Route:
+    surface: str  # "agency" (agency domains) or "platform" (platform hosts)
+    pattern: str
+
+    def __str__(self) -> str:
+        return f"{self.surface}:{self.pattern or '<root>'}"
+
+
+def routes(urlconfs: dict[str, str] = URLCONFS) -> list[Route]:
+    def walk(resolver: URLResolver, prefix: str) -> list[str]:
+        found: list[str] = []
+        for entry in resolver.url_patterns:
+            if isinstance(entry, URLResolver):
+                found += walk(entry, prefix + str(entry.pattern))
+            else:
+                found.append(prefix + str(entry.pattern))
+        return found
+
+    return [
+        Route(surface, pattern)
+        for surface, urlconf in urlconfs.items()
+        for pattern in walk(get_resolver(urlconf), "")
+    ]
+
+
+# --- the visitors --------------------------------------------------------------------------------
+
+
+class Visitors:
+    """Clients on agency A's domain (the one under test) and on the platform host."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    def on_a(self, user: Any = None) -> Client:
+        client = Client(HTTP_HOST=self.world.a.domain)
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    def b_session_on_a(self) -> Client:
+        """Agency B's owner, signed in on B, replaying the session cookie on A's domain."""
+        on_b = Client(HTTP_HOST=self.world.b.domain)
+        on_b.force_login(self.world.b.owner)
+        on_a = Client(HTTP_HOST=self.world.a.domain)
+        on_a.cookies["sessionid"] = on_b.cookies["sessionid"].value
+        return on_a
+
+    def on_platform(self, user: Any = None) -> Client:
+        client = Client(HTTP_HOST="localhost")
+        if user is not None:
+            client.force_login(user)
+        return client
+
+
+Check = Callable[[Visitors], None]
+
+
+def _redirects_to_login(response: Any, login_path: str) -> None:
+    assert response.status_code == 302, response.status_code
+    assert response["Location"].startswith(login_path), response["Location"]
+
+
+def _shows_nothing_of_b(response: Any, world: World) -> None:
+    text = response.content.decode(errors="replace")
+    for marker in ("Brand B", "B Location", world.b.owner.email, world.b.domain):
+        assert marker not in text, f"{marker!r} leaked into agency A's page"
+
+
+def _requires_admin_login(v: Visitors, url: str) -> None:
+    _redirects_to_login(v.on_a().get(url), "/admin/login/")
+    _redirects_to_login(v.b_session_on_a().get(url), "/admin/login/")
+    _redirects_to_login(v.on_a(v.world.a.client_admin).get(url), "/admin/login/")
+
+
+# --- agency admin --------------------------------------------------------------------------------
+
+# The object of agency B that agency A's admin must not reach, per model on the agency site.
+FOREIGN_OBJECTS: dict[str, Callable[[World], models.Model]] = {
+    "tenants.location": lambda w: w.b.locations[0],
+    "tenants.agencydomain": lambda w: AgencyDomain.objects.for_agency(w.b.agency).get(),
+    "tenants.branding": lambda w: Branding.objects.for_agency(w.b.agency).get(),
+    "tenants.user": lambda w: w.b.owner,
+    "tenants.auditlogentry": lambda w: AuditLogEntry.objects.for_agency(w.b.agency).first(),  # type: ignore[arg-type, return-value]
+}
+
+MODEL_ROUTE = re.compile(
+    r"^admin/(?P<app>\w+)/(?P<model>\w+)/(?P<rest>|add/|<path:object_id>/(history/|delete/|change/)?)$"
+)
+
+
+def _agency_model_case(label: str, rest: str) -> Check | None:
+    if label not in FOREIGN_OBJECTS:
+        return None
+    app, model = label.split(".")
+    base = f"/admin/{app}/{model}/"
+
+    def check(v: Visitors) -> None:
+        foreign = FOREIGN_OBJECTS[label](v.world)
+        if rest.startswith("<path:object_id>"):
+            url = base + rest.replace("<path:object_id>", str(foreign.pk))
+            owner = v.on_a(v.world.a.owner)
+            # The bare object URL redirects to its change page, which is the 404.
+            assert owner.get(url, follow=True).status_code == 404, url
+            assert owner.post(url, {}, follow=True).status_code == 404, url
+        else:
+            url = base + rest
+            response = v.on_a(v.world.a.owner).get(url, follow=True)
+            assert response.status_code in (200, 403), (url, response.status_code)
+            _shows_nothing_of_b(response, v.world)
+            assert str(foreign) not in response.content.decode() or label == "tenants.branding"
+        _requires_admin_login(v, url)
+
+    return check
+
+
+def _agency_admin_case(pattern: str) -> Check | None:
+    fixed: dict[str, Check] = {
+        "admin/": _admin_index,
+        "admin/login/": _admin_login,
+        "admin/logout/": _admin_logout,
+        "admin/password_change/": lambda v: _requires_admin_login(v, "/admin/password_change/"),
+        "admin/password_change/done/": lambda v: _requires_admin_login(
+            v, "/admin/password_change/done/"
+        ),
+        "admin/autocomplete/": _admin_autocomplete,
+        "admin/jsi18n/": lambda v: _requires_admin_login(v, "/admin/jsi18n/"),
+        "admin/(?P<url>.*)$": _admin_catch_all,
+    }
+    if pattern in fixed:
+        return fixed[pattern]
+    if pattern.startswith("admin/^(?P<app_label>"):
+        return _admin_app_index
+    match = MODEL_ROUTE.match(pattern)
+    if match:
+        return _agency_model_case(f"{match['app']}.{match['model']}", match["rest"])
+    return None
+
+
+def _admin_index(v: Visitors) -> None:
+    response = v.on_a(v.world.a.owner).get("/admin/")
+    assert response.status_code == 200
+    _shows_nothing_of_b(response, v.world)
+    _requires_admin_login(v, "/admin/")
+
+
+def _admin_app_index(v: Visitors) -> None:
+    response = v.on_a(v.world.a.owner).get("/admin/tenants/")
+    assert response.status_code == 200
+    _shows_nothing_of_b(response, v.world)
+    _requires_admin_login(v, "/admin/tenants/")
+
+
+def _admin_login(v: Visitors) -> None:
+    page = v.on_a().get("/admin/login/")
+    assert page.status_code == 200 and "Brand A" in page.content.decode()
+    _shows_nothing_of_b(page, v.world)
+    client = v.on_a()
+    attempt = client.post(
+        "/admin/login/", {"username": v.world.b.owner.email, "password": "correct-horse-battery"}
+    )
+    assert attempt.status_code == 200  # B's credentials mean nothing on A's domain
+    _redirects_to_login(client.get("/admin/"), "/admin/login/")
+
+
+def _admin_logout(v: Visitors) -> None:
+    on_b = Client(HTTP_HOST=v.world.b.domain)
+    on_b.force_login(v.world.b.owner)
+    replay = Client(HTTP_HOST=v.world.a.domain)
+    replay.cookies["sessionid"] = on_b.cookies["sessionid"].value
+    assert replay.post("/admin/logout/").status_code in (200, 302)
+    _shows_nothing_of_b(replay.post("/admin/logout/"), v.world)
+
+
+def _admin_autocomplete(v: Visitors) -> None:
+    """Autocomplete answers from the target model's scoped admin queryset."""
+    owner = v.on_a(v.world.a.owner)
+    for field, foreign in (("location", v.world.b.locations), ("user", [v.world.b.owner])):
+        url = f"/admin/autocomplete/?app_label=tenants&model_name=membership&field_name={field}"
+        response = owner.get(url)
+        assert response.status_code == 200, response.status_code
+        ids = {int(item["id"]) for item in response.json()["results"]}
+        assert ids and not ids & {obj.pk for obj in foreign}, (field, ids)
+        _requires_admin_login(v, url)
+
+
+def _admin_catch_all(v: Visitors) -> None:
+    url = "/admin/tenants/agency/"  # agencies are not on the agency site at all
+    assert v.on_a(v.world.a.owner).get(url).status_code == 404
+    assert v.on_a().get(url).status_code in (302, 404)
+
+
+def _public_without_tenant_data(url: str) -> Check:
+    def check(v: Visitors) -> None:
+        response = v.on_a().get(url)
+        assert response.status_code == 200
+        _shows_nothing_of_b(response, v.world)
+
+    return check
+
+
+# --- portal --------------------------------------------------------------------------------------
+
+
+def _portal_landing(v: Visitors) -> None:
+    response = v.on_a().get("/")
+    assert response.status_code == 200 and "Brand A" in response.content.decode()
+    _shows_nothing_of_b(response, v.world)
+
+
+def _portal_login(v: Visitors) -> None:
+    _public_without_tenant_data("/accounts/login/")(v)
+    client = v.on_a()
+    client.post(
+        "/accounts/login/",
+        {"username": v.world.b.owner.email, "password": "correct-horse-battery"},
+    )
+    _redirects_to_login(client.get("/app/"), "/accounts/login/")
+
+
+def _portal_logout(v: Visitors) -> None:
+    assert v.b_session_on_a().post("/accounts/logout/").status_code == 302
+
+
+def _portal_home(v: Visitors) -> None:
+    response = v.on_a(v.world.a.client_admin).get("/app/")
+    text = response.content.decode()
+    assert response.status_code == 200
+    assert "A Location 1" in text and "A Location 2" not in text  # only their own location
+    _shows_nothing_of_b(response, v.world)
+    _redirects_to_login(v.on_a().get("/app/"), "/accounts/login/")
+    _redirects_to_login(v.b_session_on_a().get("/app/"), "/accounts/login/")
+
+
+def _portal_location_detail(v: Visitors) -> None:
+    client = v.on_a(v.world.a.client_admin)
+    own, sibling = v.world.a.locations
+    assert client.get(f"/app/locations/{own.pk}/").status_code == 200
+    assert client.get(f"/app/locations/{sibling.pk}/").status_code == 404
+    assert client.get(f"/app/locations/{v.world.b.locations[0].pk}/").status_code == 404
+    owner = v.on_a(v.world.a.owner)
+    assert owner.get(f"/app/locations/{v.world.b.locations[0].pk}/").status_code == 404
+    assert client.get("/app/locations/999999999/").status_code == 404
+    _redirects_to_login(v.on_a().get(f"/app/locations/{own.pk}/"), "/accounts/login/")
+
+
+PORTAL_CASES: dict[str, Check] = {
+    "": _portal_landing,
+    "accounts/login/": _portal_login,
+    "accounts/logout/": _portal_logout,
+    "app/": _portal_home,
+    "app/locations/<int:location_id>/": _portal_location_detail,
+}
+
+
+# --- platform surface: the staff admin and public endpoints ------------------------------------
+
+# One existing object per model on the staff site (operators see every tenant's rows).
+STAFF_OBJECTS: dict[str, Callable[[World], models.Model]] = {
+    "tenants.agency": lambda w: w.b.agency,
+    "tenants.location": lambda w: w.b.locations[0],
+    "tenants.agencydomain": lambda w: AgencyDomain.objects.for_agency(w.b.agency).get(),
+    "tenants.user": lambda w: w.b.owner,
+    "tenants.membership": lambda w: Membership.objects.for_agency(w.b.agency).first(),  # type: ignore[arg-type, return-value]
+    "tenants.auditlogentry": lambda w: AuditLogEntry.objects.for_agency(w.b.agency).first(),  # type: ignore[arg-type, return-value]
+    "django_celery_beat.periodictask": lambda w: PeriodicTask.objects.create(
+        name="probe",
+        task="saas_platform.tasks.sessions_clear_expired",
+        interval=IntervalSchedule.objects.create(every=10, period="seconds"),
+    ),
+    "django_celery_beat.intervalschedule": lambda w: IntervalSchedule.objects.create(
+        every=5, period="minutes"
+    ),
+    "django_celery_beat.crontabschedule": lambda w: CrontabSchedule.objects.create(minute="7"),
+}
+
+
+def _only_operators(url: str, operator_status: tuple[int, ...] = (200,)) -> Check:
+    def check(v: Visitors) -> None:
+        _redirects_to_login(v.on_platform().get(url), "/admin/login/")
+        # An agency owner's session is not valid on the platform host at all.
+        _redirects_to_login(v.on_platform(v.world.a.owner).get(url), "/admin/login/")
+        status = v.on_platform(v.world.operator).get(url).status_code
+        assert status in operator_status, (url, status)
+
+    return check
+
+
+def _staff_case(pattern: str) -> Check | None:
+    match = MODEL_ROUTE.match(pattern)
+    if match and not pattern.startswith("admin/password_change/"):
+        label = f"{match['app']}.{match['model']}"
+        if label not in STAFF_OBJECTS:
+            return None
+        rest = match["rest"]
+
+        def check(v: Visitors) -> None:
+            obj = STAFF_OBJECTS[label](v.world)
+            url = f"/admin/{match['app']}/{match['model']}/" + rest.replace(
+                "<path:object_id>", str(obj.pk)
+            )
+            _only_operators(url, (200, 302, 403))(v)
+            if "<path:object_id>" in rest:
+                missing = url.replace(f"/{obj.pk}/", "/987654321/")
+                operator = v.on_platform(v.world.operator)
+                assert operator.get(missing, follow=True).status_code == 404
+
+        return check
+    fixed: dict[str, Check] = {
+        "admin/": _only_operators("/admin/"),
+        "admin/login/": _platform_login,
+        "admin/logout/": _platform_logout,
+        "admin/password_change/": _only_operators("/admin/password_change/"),
+        "admin/password_change/done/": _only_operators("/admin/password_change/done/"),
+        "admin/autocomplete/": _only_operators("/admin/autocomplete/", (403,)),
+        "admin/jsi18n/": _only_operators("/admin/jsi18n/"),
+        "admin/(?P<url>.*)$": _only_operators("/admin/nothing-here/", (404,)),
+        "healthz": lambda v: _assert_status(v.on_platform().get("/healthz"), 200),
+        "": _platform_home,
+    }
+    if pattern in fixed:
+        return fixed[pattern]
+    if pattern.startswith("admin/^(?P<app_label>"):
+        return _only_operators("/admin/tenants/")
+    return None
+
+
+def _assert_status(response: Any, status: int) -> None:
+    assert response.status_code == status, response.status_code
+
+
+def _platform_login(v: Visitors) -> None:
+    client = v.on_platform()
+    client.post(
+        "/admin/login/", {"username": v.world.a.owner.email, "password": "correct-horse-battery"}
+    )
+    _redirects_to_login(client.get("/admin/"), "/admin/login/")
+
+
+def _platform_logout(v: Visitors) -> None:
+    assert v.on_platform(v.world.a.owner).post("/admin/logout/").status_code in (200, 302)
+
+
+def _platform_home(v: Visitors) -> None:
+    response = v.on_platform().get("/")
+    assert response.status_code == 200
+    for marker in ("Brand A", "Brand B"):
+        assert marker not in response.content.decode()
+
+
+# --- lookup --------------------------------------------------------------------------------------
+
+
+def case_for(route: Route) -> Check | None:
+    if route.surface == "agency":
+        if route.pattern.startswith("admin/"):
+            return _agency_admin_case(route.pattern)
+        return PORTAL_CASES.get(route.pattern)
+    if route.surface == "platform":
+        return _staff_case(route.pattern)
+    return None
+
+
+def uncovered(all_routes: list[Route]) -> list[Route]:
+    return [route for route in all_routes if case_for(route) is None]

@@ -38,7 +38,8 @@ def processes() -> dict[str, list[str]]:
 
 
 def _pump(name: str, stream: subprocess.Popen[bytes]) -> None:
-    assert stream.stdout is not None
+    if stream.stdout is None:
+        return
     for raw in iter(stream.stdout.readline, b""):
         sys.stdout.write(f"{name:>6} | {raw.decode(errors='replace')}")
         sys.stdout.flush()

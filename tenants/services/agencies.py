@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -14,7 +15,6 @@ from saas_platform.kernel.errors import ApplicationError
 from saas_platform.kernel.logging import get_logger
 
 from .. import dns
-
 from ..models import Agency, AgencyDomain, Branding, User
 from .common import audit_record, update_fields, validated
 
@@ -134,7 +134,7 @@ def agency_domain_check_later(*, domain: AgencyDomain) -> None:
     """Look for the verification record in the background once the domain row is committed."""
     from ..tasks import agency_domain_check
 
-    agency_domain_check.delay_on_commit(domain.pk)
+    transaction.on_commit(partial(agency_domain_check.delay, domain.pk))
 
 
 def agency_domain_check(*, domain: AgencyDomain) -> bool:

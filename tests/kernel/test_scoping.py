@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 UNSCOPED_READS = {
     "list": lambda qs: list(qs),
-    "iterate": lambda qs: [x for x in qs],
+    "iterate": lambda qs: list(iter(qs)),
     "count": lambda qs: qs.count(),
     "exists": lambda qs: qs.exists(),
     "first": lambda qs: qs.first(),

@@ -47,10 +47,13 @@ def test_a_rolled_back_add_enqueues_nothing(
 ) -> None:  # type: ignore[no-untyped-def]
     from django.db import transaction
 
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            services.agency_domain_add(agency=world.a.agency, domain="gone.test", acting_user=None)
-            raise RuntimeError
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        services.agency_domain_add(agency=world.a.agency, domain="gone.test", acting_user=None)
+        raise RuntimeError
     assert callbacks == [] and fake_dns.queries == []
 
 

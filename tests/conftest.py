@@ -12,6 +12,8 @@ from tenants.models import Agency, Location, Membership, User
 from tests import factories
 from tests.network import block_outbound_network
 
+pytest_plugins = ["tests.plugins.ghl_standin"]
+
 
 def pytest_configure(config: pytest.Config) -> None:
     block_outbound_network()

@@ -1,0 +1,1 @@
+"""Local stand-ins for third-party services; never imported by product code."""

@@ -1,0 +1,1 @@
+"""GHL API handlers, one module per resource, and the route table (:mod:`.routes`)."""

@@ -1,0 +1,1 @@
+"""The ``/_sandbox`` control API and status page (not part of GHL's surface)."""

@@ -1,0 +1,1 @@
+"""Marketplace OAuth: consent page, token endpoint, location tokens, installations."""

@@ -1,0 +1,1 @@
+"""Deterministic, realistic seed data and the scenario loader."""

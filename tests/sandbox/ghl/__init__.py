@@ -1,0 +1,1 @@
+"""Fidelity and behaviour tests of the GHL stand-in."""

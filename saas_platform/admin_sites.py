@@ -11,6 +11,9 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
+from integrations import admin as integrations_admin
+from integrations.ghl.models import GhlCallLog, GhlInstallation
+from integrations.inbox.models import InboundEvent
 from tenants.admin import agency as agency_admin
 from tenants.admin import staff as staff_admin
 from tenants.admin.scoping import AgencyAdminLoginForm, StaffAdminMixin, agency_role, is_operator
@@ -59,6 +62,8 @@ agency_site.register(AgencyDomain, agency_admin.AgencyDomainAdmin)
 agency_site.register(Branding, agency_admin.AgencyBrandingAdmin)
 agency_site.register(User, agency_admin.AgencyUserAdmin)
 agency_site.register(AuditLogEntry, agency_admin.AgencyAuditLogAdmin)
+agency_site.register(GhlInstallation, integrations_admin.ConnectionHealthAdmin)
+agency_site.register(GhlCallLog, integrations_admin.CallLogAdmin)
 
 staff_site.register(Agency, staff_admin.StaffAgencyAdmin)
 staff_site.register(Location, staff_admin.StaffLocationAdmin)
@@ -66,6 +71,9 @@ staff_site.register(AgencyDomain, staff_admin.StaffDomainAdmin)
 staff_site.register(User, staff_admin.StaffUserAdmin)
 staff_site.register(Membership, staff_admin.StaffMembershipAdmin)
 staff_site.register(AuditLogEntry, staff_admin.StaffAuditLogAdmin)
+staff_site.register(GhlInstallation, integrations_admin.StaffConnectionAdmin)
+staff_site.register(GhlCallLog, integrations_admin.StaffCallLogAdmin)
+staff_site.register(InboundEvent, integrations_admin.InboxAdmin)
 
 
 class _StaffOnly(StaffAdminMixin, admin.ModelAdmin[Any]):

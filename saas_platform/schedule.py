@@ -15,9 +15,27 @@ QUEUES = ("interactive", "webhooks", "sync", "default", "maintenance")
 CELERY_TASK_ROUTES = {
     "tenants.tasks.*": {"queue": "default"},
     "saas_platform.tasks.*": {"queue": "maintenance"},
+    "integrations.tasks.inbound_event_process": {"queue": "webhooks"},
+    "integrations.tasks.ghl_location_install": {"queue": "interactive"},
+    "integrations.tasks.ghl_company_locations_sync": {"queue": "default"},
+    "integrations.tasks.ghl_reconnect_link_send": {"queue": "default"},
+    "integrations.tasks.ghl_token_refresh": {"queue": "default"},
+    "integrations.tasks.*": {"queue": "maintenance"},
 }
 
 CELERY_BEAT_SCHEDULE = {
+    "ghl-tokens-refresh-due": {
+        "task": "integrations.tasks.ghl_tokens_refresh_due",
+        "schedule": crontab(minute="*/10"),
+    },
+    "inbound-events-sweep": {
+        "task": "integrations.tasks.inbound_events_sweep",
+        "schedule": crontab(minute="*"),
+    },
+    "ghl-call-log-prune": {
+        "task": "integrations.tasks.ghl_call_log_prune",
+        "schedule": crontab(minute=41, hour=4),
+    },
     "domains-recheck": {
         "task": "tenants.tasks.agency_domains_recheck",
         "schedule": crontab(minute="*/15"),

@@ -6,5 +6,6 @@ from saas_platform.admin_sites import agency_site
 
 urlpatterns = [
     path("admin/", agency_site.urls),
+    path("integrations/", include("integrations.urls")),
     path("", include("tenants.urls")),
 ]

@@ -1,11 +1,14 @@
 """factory_boy factories for every model. Agencies are made through the service, so each one has
 its branding and verified platform subdomain like a real one."""
 
+from datetime import timedelta
 from typing import Any
 
 import factory
 from django.utils import timezone
 
+from integrations.ghl.models import GhlCallLog, GhlInstallation, GhlOAuthState, GhlToken
+from integrations.inbox.models import InboundEvent
 from tenants import services
 from tenants.models import Agency, AgencyDomain, AuditLogEntry, Branding, Location, Membership, User
 
@@ -104,3 +107,62 @@ class AuditLogEntryFactory(factory.django.DjangoModelFactory):
     target_type = "tenants.agency"
     target_id = factory.SelfAttribute("agency.pk")
     target_repr = factory.SelfAttribute("agency.name")
+
+
+# --- integrations --------------------------------------------------------------------------------
+
+
+class GhlInstallationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = GhlInstallation
+
+    agency = factory.SubFactory(AgencyFactory)
+    location = factory.SubFactory(LocationFactory, agency=factory.SelfAttribute("..agency"))
+    ghl_company_id = factory.SelfAttribute("agency.ghl_company_id")
+    ghl_location_id = factory.SelfAttribute("location.ghl_location_id")
+    user_type = GhlInstallation.UserType.LOCATION
+    status = GhlInstallation.Status.HEALTHY
+
+
+class GhlTokenFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = GhlToken
+
+    installation = factory.SubFactory(GhlInstallationFactory)
+    access_token = factory.Sequence(lambda n: f"test-access-{n}")
+    refresh_token = factory.Sequence(lambda n: f"test-refresh-{n}")
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(hours=20))
+
+
+class GhlCallLogFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = GhlCallLog
+
+    installation = factory.SubFactory(GhlInstallationFactory)
+    agency = factory.SelfAttribute("installation.agency")
+    location = factory.SelfAttribute("installation.location")
+    method = "GET"
+    path = factory.LazyAttribute(lambda o: f"/locations/{o.installation.ghl_location_id}")
+    status = 200
+    latency_ms = 120
+
+
+class GhlOAuthStateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = GhlOAuthState
+
+    state = factory.LazyFunction(GhlOAuthState.new_value)
+    agency = factory.SubFactory(AgencyFactory)
+
+
+class InboundEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = InboundEvent
+
+    source = InboundEvent.Source.GHL
+    event_id = factory.Sequence(lambda n: f"webhook-{n}")
+    event_type = "ContactCreate"
+    location_id = "TestLocation00000001"
+    body = factory.LazyAttribute(
+        lambda o: f'{{"type":"{o.event_type}","webhookId":"{o.event_id}"}}'.encode()
+    )

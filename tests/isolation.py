@@ -20,7 +20,10 @@ from django.test import Client
 from django.urls import URLResolver, get_resolver
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
+from integrations.ghl.models import GhlInstallation, GhlOAuthState
+from integrations.inbox.models import InboundEvent
 from tenants.models import AgencyDomain, AuditLogEntry, Branding, Membership
+from tests import factories
 from tests.conftest import World
 
 URLCONFS = {"agency": settings.ROOT_URLCONF, "platform": settings.PLATFORM_URLCONF}
@@ -111,6 +114,12 @@ FOREIGN_OBJECTS: dict[str, Callable[[World], models.Model]] = {
     "tenants.branding": lambda w: Branding.objects.for_agency(w.b.agency).get(),
     "tenants.user": lambda w: w.b.owner,
     "tenants.auditlogentry": lambda w: AuditLogEntry.objects.for_agency(w.b.agency).first(),  # type: ignore[arg-type, return-value]
+    "integrations.ghlinstallation": lambda w: factories.GhlInstallationFactory(
+        agency=w.b.agency, location=w.b.locations[0]
+    ),
+    "integrations.ghlcalllog": lambda w: factories.GhlCallLogFactory(
+        installation=factories.GhlInstallationFactory(agency=w.b.agency, location=w.b.locations[0])
+    ),
 }
 
 MODEL_ROUTE = re.compile(
@@ -273,7 +282,18 @@ def _portal_location_detail(v: Visitors) -> None:
     _redirects_to_login(v.on_a().get(f"/app/locations/{own.pk}/"), "/accounts/login/")
 
 
+def _connect_ghl(v: Visitors) -> None:
+    """Connecting GHL binds the flow to the visitor's own agency; nobody else may start one."""
+    response = v.on_a(v.world.a.owner).get("/integrations/ghl/connect/")
+    assert response.status_code == 302 and "chooselocation" in response["Location"]
+    assert set(GhlOAuthState.objects.values_list("agency_id", flat=True)) == {v.world.a.agency.pk}
+    for client in (v.on_a(), v.b_session_on_a(), v.on_a(v.world.a.client_admin)):
+        _redirects_to_login(client.get("/integrations/ghl/connect/"), "/admin/login/")
+    assert GhlOAuthState.objects.count() == 1
+
+
 PORTAL_CASES: dict[str, Check] = {
+    "integrations/ghl/connect/": _connect_ghl,
     "": _portal_landing,
     "accounts/login/": _portal_login,
     "accounts/logout/": _portal_logout,
@@ -292,6 +312,13 @@ STAFF_OBJECTS: dict[str, Callable[[World], models.Model]] = {
     "tenants.user": lambda w: w.b.owner,
     "tenants.membership": lambda w: Membership.objects.for_agency(w.b.agency).first(),  # type: ignore[arg-type, return-value]
     "tenants.auditlogentry": lambda w: AuditLogEntry.objects.for_agency(w.b.agency).first(),  # type: ignore[arg-type, return-value]
+    "integrations.ghlinstallation": lambda w: factories.GhlInstallationFactory(
+        agency=w.b.agency, location=w.b.locations[0]
+    ),
+    "integrations.ghlcalllog": lambda w: factories.GhlCallLogFactory(
+        installation=factories.GhlInstallationFactory(agency=w.b.agency, location=w.b.locations[0])
+    ),
+    "integrations.inboundevent": lambda w: factories.InboundEventFactory(),
     "django_celery_beat.periodictask": lambda w: PeriodicTask.objects.create(
         name="probe",
         task="saas_platform.tasks.sessions_clear_expired",
@@ -345,6 +372,8 @@ def _staff_case(pattern: str) -> Check | None:
         "admin/jsi18n/": _only_operators("/admin/jsi18n/"),
         "admin/(?P<url>.*)$": _only_operators("/admin/nothing-here/", (404,)),
         "healthz": lambda v: _assert_status(v.on_platform().get("/healthz"), 200),
+        "integrations/ghl/oauth/callback": _ghl_callback,
+        "integrations/ghl/webhooks": _ghl_webhook,
         "": _platform_home,
     }
     if pattern in fixed:
@@ -364,6 +393,28 @@ def _platform_login(v: Visitors) -> None:
         "/admin/login/", {"username": v.world.a.owner.email, "password": "correct-horse-battery"}
     )
     _redirects_to_login(client.get("/admin/"), "/admin/login/")
+
+
+def _ghl_callback(v: Visitors) -> None:
+    """A state issued to agency A cannot be replayed, forged or used for anyone else."""
+    client = v.on_platform()
+    url = "/integrations/ghl/oauth/callback"
+    state = factories.GhlOAuthStateFactory(agency=v.world.a.agency)
+    forged = client.get(url, {"code": "x", "state": "forged"})
+    assert forged.status_code == 400
+    # GHL is unreachable in this test: the real state is spent, nothing is stored.
+    assert client.get(url, {"code": "x", "state": state.state}).status_code == 400
+    assert client.get(url, {"code": "x", "state": state.state}).status_code == 400
+    assert not GhlInstallation.objects.unscoped().exists()
+
+
+def _ghl_webhook(v: Visitors) -> None:
+    client = v.on_platform()
+    url = "/integrations/ghl/webhooks"
+    body = b'{"type":"UNINSTALL","webhookId":"w1","locationId":"x"}'
+    assert client.post(url, body, content_type="application/json").status_code == 401
+    assert client.get(url).status_code == 405
+    assert not InboundEvent.objects.exists()
 
 
 def _platform_logout(v: Visitors) -> None:

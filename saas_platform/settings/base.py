@@ -157,6 +157,49 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 
+# --- GoHighLevel (the marketplace app) -----------------------------------------------------------
+GHL_CLIENT_ID = env.str("GHL_CLIENT_ID", default="")
+GHL_CLIENT_SECRET = env.str("GHL_CLIENT_SECRET", default="")
+GHL_API_BASE = env.str("GHL_API_BASE", default="https://services.leadconnectorhq.com")
+# The white-label consent host keeps GHL's brand away from agencies' clients.
+GHL_MARKETPLACE_BASE = env.str(
+    "GHL_MARKETPLACE_BASE", default="https://marketplace.leadconnectorhq.com"
+)
+GHL_SCOPES: list[str] = env.list(
+    "GHL_SCOPES",
+    default=[
+        "contacts.readonly", "contacts.write", "opportunities.readonly", "opportunities.write",
+        "calendars.readonly", "calendars.write", "calendars/events.readonly",
+        "calendars/events.write", "conversations.readonly", "conversations.write",
+        "conversations/message.readonly", "conversations/message.write", "locations.readonly",
+        "locations/customFields.readonly", "locations/customFields.write",
+        "locations/tags.readonly", "locations/tags.write", "users.readonly", "oauth.readonly",
+        "oauth.write", "marketplace-installer-details.readonly",
+    ],
+)  # fmt: skip
+# Public keys that sign GHL webhooks (PEM files or inline PEM), two allowed during a key change.
+GHL_WEBHOOK_ED25519_KEYS: list[str] = env.list("GHL_WEBHOOK_ED25519_KEYS", default=[])
+GHL_WEBHOOK_RSA_KEYS: list[str] = env.list("GHL_WEBHOOK_RSA_KEYS", default=[])
+GHL_WEBHOOK_MAX_BYTES = env.int("GHL_WEBHOOK_MAX_BYTES", default=256 * 1024)
+GHL_HTTP_TIMEOUT_SECONDS = env.float("GHL_HTTP_TIMEOUT_SECONDS", default=20.0)
+# The periodic task rotates tokens that expire within this margin (plus jitter), so calls rarely
+# wait for a refresh; a call itself refreshes when less than the minimum validity is left.
+GHL_REFRESH_MARGIN_SECONDS = env.int("GHL_REFRESH_MARGIN_SECONDS", default=3600)
+GHL_TOKEN_MIN_VALIDITY_SECONDS = env.int("GHL_TOKEN_MIN_VALIDITY_SECONDS", default=60)
+GHL_REDIRECT_URI = env.str(
+    "GHL_REDIRECT_URI", default="http://localhost:8000/integrations/ghl/oauth/callback"
+)
+GHL_CALL_LOG_RETENTION_DAYS = env.int("GHL_CALL_LOG_RETENTION_DAYS", default=14)
+# The rate governor (integrations/ghl/governor.py, docs/ghl-governor.md): GHL's limits per app and
+# location (or company), read as a strict sliding window, shared by every process through Redis.
+GHL_RATE_BURST_LIMIT = env.int("GHL_RATE_BURST_LIMIT", default=100)
+GHL_RATE_WINDOW_MS = env.int("GHL_RATE_WINDOW_MS", default=10_000)
+GHL_RATE_DAILY_LIMIT = env.int("GHL_RATE_DAILY_LIMIT", default=200_000)
+GHL_RATE_SAFETY_MS = env.int("GHL_RATE_SAFETY_MS", default=100)
+GHL_RATE_INTERACTIVE_RESERVE = env.int("GHL_RATE_INTERACTIVE_RESERVE", default=10)
+GHL_DAILY_BULK_RESERVE = env.float("GHL_DAILY_BULK_RESERVE", default=0.1)
+GHL_RATE_KEY_PREFIX = env.str("GHL_RATE_KEY_PREFIX", default="ghl:rl")
+
 # --- logging -------------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOG_JSON = env.bool("LOG_JSON", default=False)

@@ -18,3 +18,10 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CACHES["default"]["KEY_PREFIX"] = f"test-{env.str('PYTEST_XDIST_WORKER', default='main')}"  # noqa: F405
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 WHITENOISE_USE_FINDERS = True
+
+# GHL: the stand-in's demo app; tests point GHL_API_BASE and the webhook keys at the stand-in
+# they start (tests/integrations/conftest.py).
+GHL_CLIENT_ID = "66d0a1b2c3d4e5f601234567-m0ck5t4n"
+GHL_CLIENT_SECRET = "sandbox-only-client-secret"  # noqa: S105 — a published sandbox value
+GHL_API_BASE = "http://127.0.0.1:9"  # nothing listens: a test that forgets the stand-in fails
+GHL_MARKETPLACE_BASE = GHL_API_BASE

@@ -188,3 +188,21 @@ class AgencyAdminLoginForm(AuthenticationForm):
                 "portal.",
                 code="no_agency_role",
             )
+
+
+class AgencyRelatedFilter(admin.RelatedFieldListFilter):
+    """A sidebar filter on a foreign key that offers only the request agency's rows (Django's
+    own filter lists every row of the related model)."""
+
+    def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> Any:
+        agency = agency_of(request)
+        related = field.related_model
+        scope: dict[str, Any]
+        if related is Agency:
+            scope = {"pk": agency.pk}
+        elif hasattr(related, "TENANT_FIELD") or related is User:
+            scope = {"agency": agency}
+        else:
+            raise TypeError(f"{related.__name__} has no agency to scope the filter by")
+        ordering = self.field_admin_ordering(field, request, model_admin)
+        return field.get_choices(include_blank=False, ordering=ordering, limit_choices_to=scope)

@@ -11,13 +11,20 @@ from .agencies import (
     agency_domain_make_primary,
     agency_domain_remove,
     agency_domain_verify,
+    agency_link_ghl_company,
+    agency_onboard_from_ghl,
     agency_update,
     branding_update,
     normalize_domain,
     platform_subdomain,
 )
 from .common import audit_record
-from .locations import LOCATION_EDITABLE, location_create, location_update
+from .locations import (
+    LOCATION_EDITABLE,
+    location_create,
+    location_ensure_for_ghl,
+    location_update,
+)
 from .people import USER_EDITABLE, membership_grant, membership_revoke, user_create, user_update
 
 __all__ = [
@@ -32,10 +39,13 @@ __all__ = [
     "agency_domain_make_primary",
     "agency_domain_remove",
     "agency_domain_verify",
+    "agency_link_ghl_company",
+    "agency_onboard_from_ghl",
     "agency_update",
     "audit_record",
     "branding_update",
     "location_create",
+    "location_ensure_for_ghl",
     "location_update",
     "membership_grant",
     "membership_revoke",

@@ -83,6 +83,57 @@ def agency_create(
     return agency
 
 
+def _free_slug(name: str) -> str:
+    base = (slugify(name)[:40] or "agency").strip("-")
+    slug, n = base, 1
+    while Agency.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+@transaction.atomic
+def agency_onboard_from_ghl(*, company_id: str, name: str, logo_url: str = "") -> Agency:
+    """The agency of a GHL company, created on its first install (zero-click onboarding): its
+    own name and logo, a platform subdomain, nothing of GHL's brand. Idempotent."""
+    existing = Agency.objects.select_for_update().filter(ghl_company_id=company_id).first()
+    if existing is not None:
+        return existing
+    branding = {"logo_url": logo_url} if logo_url.startswith("https://") else {}
+    agency = agency_create(
+        name=name.strip() or "New agency",
+        slug=_free_slug(name),
+        ghl_company_id=company_id,
+        branding=branding,
+        acting_user=None,
+    )
+    log.info("tenants.agency.onboarded", agency_id=agency.pk, company_id=company_id)
+    return agency
+
+
+@transaction.atomic
+def agency_link_ghl_company(*, agency: Agency, company_id: str, acting_user: User | None) -> Agency:
+    """Attach a GHL company to an agency created by hand (first "Connect HighLevel")."""
+    if agency.ghl_company_id == company_id:
+        return agency
+    if agency.ghl_company_id:
+        raise ApplicationError(
+            "This account is already connected to another HighLevel agency; disconnect it first."
+        )
+    if Agency.objects.filter(ghl_company_id=company_id).exclude(pk=agency.pk).exists():
+        raise ApplicationError("That HighLevel agency is already connected to another account.")
+    agency.ghl_company_id = company_id
+    agency.save(update_fields=["ghl_company_id", "updated_at"])
+    audit_record(
+        action="agency.ghl_linked",
+        target=agency,
+        acting_user=acting_user,
+        agency=agency,
+        changes={"ghl_company_id": (None, company_id)},
+    )
+    return agency
+
+
 @transaction.atomic
 def agency_update(*, agency: Agency, acting_user: User | None, data: Mapping[str, Any]) -> Agency:
     changes = update_fields(agency, data, allowed=AGENCY_EDITABLE)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Mapping
 from typing import Any
 
 from django.db import transaction
+
+from saas_platform.kernel.errors import ApplicationError
 
 from ..models import Agency, Location, User
 from .common import audit_record, update_fields, validated
@@ -58,3 +61,31 @@ def location_update(
             changes=changes,
         )
     return location
+
+
+@transaction.atomic
+def location_ensure_for_ghl(
+    *, agency: Agency, ghl_location_id: str, name: str, timezone_name: str = ""
+) -> Location:
+    """The location of a GHL sub-account, created when the app is installed on it. Idempotent;
+    a location GHL moved to another agency is refused rather than silently re-parented."""
+    existing: Location | None = (
+        Location.objects.unscoped()
+        .select_for_update()
+        .filter(ghl_location_id=ghl_location_id)
+        .first()
+    )
+    if existing is not None:
+        if existing.agency_id != agency.pk:
+            raise ApplicationError(
+                f"GHL location {ghl_location_id} belongs to another agency on this platform."
+            )
+        return existing
+    zone = timezone_name if timezone_name in zoneinfo.available_timezones() else "UTC"
+    return location_create(
+        agency=agency,
+        name=name.strip()[:200] or ghl_location_id,
+        timezone_name=zone,
+        ghl_location_id=ghl_location_id,
+        acting_user=None,
+    )

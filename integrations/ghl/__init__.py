@@ -1,0 +1,1 @@
+"""The GoHighLevel adapter: OAuth install, token vault, rate governor, API client, webhooks."""

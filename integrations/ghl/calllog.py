@@ -1,0 +1,67 @@
+"""Recording of GHL calls (method, path, status, latency, rate headers, error; never a secret)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from .models import GhlCallLog
+from .transport import Record
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value is not None and value.lstrip("-").isdigit() else None
+
+
+@dataclass
+class CallRecorder:
+    """Collects call records and writes them in batches (`flush_every=1`: at once)."""
+
+    agency_id: int
+    location_id: int | None = None
+    installation_id: int | None = None
+    priority: str = ""
+    flush_every: int = 1
+    pending: list[GhlCallLog] = field(default_factory=list)
+
+    def __call__(self, record: Record) -> None:
+        headers = record.headers
+        self.pending.append(
+            GhlCallLog(
+                agency_id=self.agency_id,
+                location_id=self.location_id,
+                installation_id=self.installation_id,
+                method=record.call.method,
+                path=record.call.path[:500],  # no query string: it can carry people's data
+                status=record.status,
+                latency_ms=record.latency_ms,
+                priority=self.priority,
+                attempt=record.attempt,
+                rate_remaining=_int(headers.get("X-RateLimit-Remaining")) if headers else None,
+                daily_remaining=(
+                    _int(headers.get("X-RateLimit-Daily-Remaining")) if headers else None
+                ),
+                error=record.error[:2000],
+            )
+        )
+        if len(self.pending) >= self.flush_every:
+            self.flush()
+
+    @property
+    def due(self) -> bool:
+        return len(self.pending) >= self.flush_every
+
+    def flush(self) -> None:
+        if self.pending:
+            rows, self.pending = self.pending, []
+            GhlCallLog.objects.bulk_create(rows)
+
+
+def call_log_prune(*, now: datetime | None = None) -> int:
+    """Delete call records older than the retention period; returns how many went."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.GHL_CALL_LOG_RETENTION_DAYS)
+    deleted, _ = GhlCallLog.objects.unscoped().filter(created_at__lt=cutoff).delete()
+    return deleted

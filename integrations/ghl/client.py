@@ -1,0 +1,210 @@
+"""The GHL API client, bound to one installation, with a sync and an async face over the same
+transport (`transport.execute`): tokens from the vault, turns from the rate governor, every call
+recorded in the call log.
+
+    with GhlClient(installation) as ghl:
+        location = ghl.run(ops.location_get(location_id=installation.ghl_location_id))
+
+    async with AsyncGhlClient(installation, priority=Priority.BULK) as ghl:
+        pages = await asyncio.gather(*(ghl.run(op) for op in operations))
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import httpx
+
+from . import vault
+from .calllog import CallRecorder
+from .config import ghl_app
+from .errors import GhlNotConnected
+from .governor import Priority, get_governor
+from .models import GhlInstallation
+from .operations import Operation
+from .transport import AsyncDriver, RetryPolicy, SyncDriver, Wiring, execute
+
+T = TypeVar("T")
+ASYNC_FLUSH_EVERY = 50
+
+
+def _check_connected(installation: GhlInstallation) -> None:
+    if installation.status == GhlInstallation.Status.UNINSTALLED:
+        raise GhlNotConnected(f"{installation} is uninstalled.")
+
+
+class _Base:
+    def __init__(
+        self,
+        installation: GhlInstallation,
+        *,
+        priority: Priority = Priority.INTERACTIVE,
+        policy: RetryPolicy | None = None,
+        flush_every: int = 1,
+    ) -> None:
+        _check_connected(installation)
+        self.installation = installation
+        self.priority = priority
+        self.policy = policy or RetryPolicy()
+        self.app = ghl_app()
+        self.recorder = CallRecorder(
+            agency_id=installation.agency_id,
+            location_id=installation.location_id,
+            installation_id=installation.pk,
+            priority=str(priority),
+            flush_every=flush_every,
+        )
+        installation_id = installation.pk
+
+        def token(*, force: bool, stale: str | None) -> str:
+            return vault.access_token(installation_id, force=force, stale=stale)
+
+        self.wiring = Wiring(
+            resource=installation.resource_id,
+            token=token,
+            governor=get_governor(),
+            record=self.recorder,
+            cached_token=lambda: vault.cached_access_token(installation_id),
+        )
+
+    def _steps(self, op: Operation[Any]) -> Any:
+        return execute(
+            op.call, base_url=self.app.api_base, priority=self.priority, policy=self.policy
+        )
+
+
+class GhlClient(_Base):
+    def __init__(
+        self, installation: GhlInstallation, *, http: httpx.Client | None = None, **kw: Any
+    ) -> None:
+        super().__init__(installation, **kw)
+        self._own_http = http is None
+        self.http = http or httpx.Client(timeout=self.app.timeout, trust_env=False)
+        self.driver = SyncDriver(self.http, self.wiring)
+
+    def run(self, op: Operation[T]) -> T:
+        return op.parse(self.driver.run(self._steps(op)))
+
+    def close(self) -> None:
+        self.recorder.flush()
+        if self._own_http:
+            self.http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class AsyncGhlClient(_Base):
+    """Many calls in flight at once: GHL's latency, not a thread per call, bounds throughput.
+    Call records are written in batches off the event loop."""
+
+    def __init__(
+        self,
+        installation: GhlInstallation,
+        *,
+        http: httpx.AsyncClient | None = None,
+        max_connections: int = 100,
+        **kw: Any,
+    ) -> None:
+        super().__init__(installation, flush_every=10**9, **kw)
+        self._own_http = http is None
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=20)
+        self.http = http or httpx.AsyncClient(
+            timeout=self.app.timeout, limits=limits, trust_env=False
+        )
+        self.driver = AsyncDriver(self.http, self.wiring)
+
+    async def run(self, op: Operation[T]) -> T:
+        try:
+            body = await self.driver.run(self._steps(op))
+        finally:
+            if len(self.recorder.pending) >= ASYNC_FLUSH_EVERY:
+                await asyncio.to_thread(self.recorder.flush)
+        return op.parse(body)
+
+    async def aclose(self) -> None:
+        await asyncio.to_thread(self.recorder.flush)
+        if self._own_http:
+            await self.http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+
+# --- paging, one helper per GHL paging style -----------------------------------------------------
+
+
+def pages_skip_limit(
+    client: GhlClient,
+    make: Callable[[int, int], Operation[dict[str, Any]]],
+    *,
+    items_key: str,
+    page_size: int = 100,
+) -> Iterator[list[dict[str, Any]]]:
+    """`skip`/`limit` paging (users, installed locations): stops on a short page or at `count`."""
+    skip = 0
+    while True:
+        body = client.run(make(skip, page_size))
+        items = list(body.get(items_key) or [])
+        if items:
+            yield items
+        skip += len(items)
+        total = body.get("count")
+        if len(items) < page_size or (isinstance(total, int) and skip >= total):
+            return
+
+
+def pages_start_after(
+    client: GhlClient,
+    make: Callable[[int | None, str | None], Operation[dict[str, Any]]],
+    *,
+    items_key: str,
+) -> Iterator[list[dict[str, Any]]]:
+    """`startAfter` + `startAfterId` cursor paging (legacy contacts, opportunities search)."""
+    start_after: int | None = None
+    start_after_id: str | None = None
+    while True:
+        body = client.run(make(start_after, start_after_id))
+        items = list(body.get(items_key) or [])
+        if items:
+            yield items
+        meta = body.get("meta") or {}
+        next_after, next_id = meta.get("startAfter"), meta.get("startAfterId")
+        if not items or not next_id or next_after is None:
+            return
+        if (int(next_after), str(next_id)) == (start_after, start_after_id):
+            return
+        start_after, start_after_id = int(next_after), str(next_id)
+
+
+async def pages_search_after(
+    client: AsyncGhlClient,
+    make: Callable[[list[Any] | None], Operation[dict[str, Any]]],
+    *,
+    items_key: str,
+    page_size: int,
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """`searchAfter` paging (contact search): each record carries the cursor of the next page."""
+    cursor: list[Any] | None = None
+    while True:
+        body = await client.run(make(cursor))
+        items = list(body.get(items_key) or [])
+        if items:
+            yield items
+        last = items[-1].get("searchAfter") if items else None
+        if len(items) < page_size or not last:
+            return
+        cursor = list(last)

@@ -1,0 +1,204 @@
+"""The GHL operations the product uses, each defined once as data: the call to make and how to
+read the answer. Both client faces run them (`client.run(op)` / `await aclient.run(op)`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypedDict, TypeVar
+
+from .oauth import TokenGrant
+from .transport import Call
+
+T = TypeVar("T")
+
+V_2021_07 = "2021-07-28"  # most services
+V_2021_04 = "2021-04-15"  # calendars, conversations
+
+
+@dataclass(frozen=True)
+class Operation(Generic[T]):
+    call: Call
+    parse: Callable[[Any], T]
+
+
+def _key(name: str) -> Callable[[Any], Any]:
+    def parse(body: Any) -> Any:
+        if not isinstance(body, Mapping) or name not in body:
+            raise ValueError(f"GHL's answer has no {name!r}")
+        return body[name]
+
+    return parse
+
+
+def _whole(body: Any) -> Any:
+    return body
+
+
+# --- shapes (the fields we read; GHL sends more) -------------------------------------------------
+
+
+class GhlLocation(TypedDict, total=False):
+    id: str
+    companyId: str
+    name: str
+    timezone: str
+    email: str
+    phone: str
+
+
+class InstalledLocation(TypedDict, total=False):
+    _id: str
+    name: str
+    isInstalled: bool
+
+
+class InstalledLocationsPage(TypedDict, total=False):
+    locations: list[InstalledLocation]
+    count: int
+    installToFutureLocations: bool
+
+
+class InstallerDetails(TypedDict, total=False):
+    companyId: str
+    companyName: str
+    isWhitelabelCompany: bool
+    whitelabelDetails: dict[str, str]
+    locationId: str
+
+
+class GhlUser(TypedDict, total=False):
+    id: str
+    name: str
+    firstName: str
+    lastName: str
+    email: str
+    roles: dict[str, Any]
+
+
+class GhlContact(TypedDict, total=False):
+    id: str
+    locationId: str
+    firstName: str
+    lastName: str
+    name: str
+    email: str
+    phone: str
+    source: str
+    tags: list[str]
+    assignedTo: str
+    customFields: list[dict[str, Any]]
+    dateAdded: str
+    dateUpdated: str
+
+
+# --- agency (company token) ----------------------------------------------------------------------
+
+
+def installed_locations(
+    *, company_id: str, app_id: str, skip: int = 0, limit: int = 100
+) -> Operation[InstalledLocationsPage]:
+    params = {
+        "companyId": company_id,
+        "appId": app_id,
+        "isInstalled": "true",
+        "skip": str(skip),
+        "limit": str(limit),
+    }
+    call = Call("GET", "/oauth/installedLocations", V_2021_07, params=params)
+    return Operation(call, _whole)
+
+
+def location_token(*, company_id: str, location_id: str) -> Operation[TokenGrant]:
+    call = Call(
+        "POST",
+        "/oauth/locationToken",
+        V_2021_07,
+        form={"companyId": company_id, "locationId": location_id},
+        idempotent=True,  # minting twice only yields two valid tokens
+    )
+    return Operation(call, lambda body: TokenGrant.from_response(body, user_type="Location"))
+
+
+def installer_details(*, app_id: str) -> Operation[InstallerDetails]:
+    call = Call("GET", f"/marketplace/app/{app_id}/installations", V_2021_07)
+    return Operation(call, _key("installationDetails"))
+
+
+# --- locations and users -------------------------------------------------------------------------
+
+
+def location_get(*, location_id: str) -> Operation[GhlLocation]:
+    return Operation(Call("GET", f"/locations/{location_id}", V_2021_07), _key("location"))
+
+
+def users_search(
+    *, company_id: str, location_id: str, skip: int = 0, limit: int = 100
+) -> Operation[dict[str, Any]]:
+    params = {
+        "companyId": company_id,
+        "locationId": location_id,
+        "skip": str(skip),
+        "limit": str(limit),
+    }
+    return Operation(Call("GET", "/users/search", V_2021_07, params=params), _whole)
+
+
+# --- contacts ------------------------------------------------------------------------------------
+
+
+def contact_get(*, contact_id: str) -> Operation[GhlContact]:
+    return Operation(Call("GET", f"/contacts/{contact_id}", V_2021_07), _key("contact"))
+
+
+def contact_create(*, location_id: str, fields: Mapping[str, Any]) -> Operation[GhlContact]:
+    body = {**fields, "locationId": location_id}
+    return Operation(Call("POST", "/contacts/", V_2021_07, json=body), _key("contact"))
+
+
+def contact_upsert(*, location_id: str, fields: Mapping[str, Any]) -> Operation[dict[str, Any]]:
+    body = {**fields, "locationId": location_id}
+    call = Call("POST", "/contacts/upsert", V_2021_07, json=body, idempotent=True)
+    return Operation(call, _whole)
+
+
+def contact_update(*, contact_id: str, fields: Mapping[str, Any]) -> Operation[GhlContact]:
+    call = Call("PUT", f"/contacts/{contact_id}", V_2021_07, json=dict(fields))
+    return Operation(call, _key("contact"))
+
+
+def contact_delete(*, contact_id: str) -> Operation[dict[str, Any]]:
+    return Operation(Call("DELETE", f"/contacts/{contact_id}", V_2021_07), _whole)
+
+
+def contacts_search(
+    *,
+    location_id: str,
+    page_limit: int = 100,
+    search_after: list[Any] | None = None,
+    filters: list[dict[str, Any]] | None = None,
+    sort: list[dict[str, str]] | None = None,
+) -> Operation[dict[str, Any]]:
+    body: dict[str, Any] = {"locationId": location_id, "pageLimit": page_limit}
+    if search_after:
+        body["searchAfter"] = search_after
+    if filters:
+        body["filters"] = filters
+    if sort:
+        body["sort"] = sort
+    call = Call("POST", "/contacts/search", V_2021_07, json=body, idempotent=True)
+    return Operation(call, _whole)
+
+
+def contacts_list(
+    *,
+    location_id: str,
+    limit: int = 100,
+    start_after: int | None = None,
+    start_after_id: str | None = None,
+) -> Operation[dict[str, Any]]:
+    """The legacy list (`startAfter` epoch ms + `startAfterId` cursor, answer with `meta`)."""
+    params: dict[str, Any] = {"locationId": location_id, "limit": limit}
+    if start_after is not None and start_after_id:
+        params |= {"startAfter": start_after, "startAfterId": start_after_id}
+    return Operation(Call("GET", "/contacts/", V_2021_07, params=params), _whole)

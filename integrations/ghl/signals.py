@@ -1,0 +1,7 @@
+"""Signals other parts of the product listen to (the sync of #5 cancels its work on uninstall)."""
+
+from django.dispatch import Signal
+
+# sender=GhlInstallation, installation=<GhlInstallation>: its tokens are gone and its scheduled
+# work must stop.
+installation_uninstalled = Signal()

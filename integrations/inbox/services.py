@@ -1,0 +1,170 @@
+"""Storing inbound events durably (before answering 2xx) and processing them.
+
+`inbound_event_store` inserts with `ON CONFLICT DO NOTHING`, so concurrent deliveries of one event
+make exactly one row; the processing task is enqueued after the commit. `inbound_event_process`
+claims a row (`SKIP LOCKED`), runs the handler registered for its type, and records the outcome:
+succeeded, failed (retried with backoff) or, after `MAX_ATTEMPTS`, dead (replayable)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from saas_platform.kernel.logging import get_logger
+
+from .models import InboundEvent
+
+log = get_logger(__name__)
+
+MAX_ATTEMPTS = 6
+LOST_ENQUEUE_AFTER = timedelta(minutes=2)
+ABANDONED_AFTER = timedelta(minutes=15)
+# Retry n waits BACKOFF[n-1] seconds (the last value repeats).
+BACKOFF = (10, 60, 300, 900, 3600)
+
+Handler = Callable[[InboundEvent, dict[str, Any]], str]
+_handlers: dict[tuple[str, str], Handler] = {}
+
+
+class RetryLater(Exception):
+    """The event cannot be handled yet (e.g. it refers to something not seen yet)."""
+
+
+def register(source: str, *event_types: str) -> Callable[[Handler], Handler]:
+    def decorate(handler: Handler) -> Handler:
+        for event_type in event_types:
+            _handlers[(source, event_type)] = handler
+        return handler
+
+    return decorate
+
+
+def inbound_event_store(
+    *,
+    source: str,
+    event_id: str,
+    event_type: str,
+    body: bytes,
+    company_id: str = "",
+    location_id: str = "",
+    occurred_at: datetime | None = None,
+    signature_kind: str = "",
+) -> int | None:
+    """Store one delivery; returns the new row's id, or None for a duplicate. Raises a database
+    error when the row cannot be stored (the caller answers so the sender retries)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO integrations_inboundevent
+                (source, event_id, event_type, company_id, location_id, body, signature_kind,
+                 occurred_at, received_at, status, attempts, last_error)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, now(), 'pending', 0, '')
+            ON CONFLICT (source, event_id) DO NOTHING
+            RETURNING id
+            """,
+            [
+                source,
+                event_id,
+                event_type[:64],
+                company_id[:64],
+                location_id[:64],
+                body,
+                signature_kind,
+                occurred_at,
+            ],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    event_pk = int(row[0])
+    transaction.on_commit(lambda: _enqueue(event_pk))
+    return event_pk
+
+
+def _enqueue(event_pk: int, countdown: float = 0) -> None:
+    from integrations.tasks import inbound_event_process
+
+    try:
+        inbound_event_process.apply_async((event_pk,), countdown=countdown)
+    except Exception as exc:  # broker down: the row is stored; the sweep picks it up
+        log.error("inbox.enqueue_failed", event_id=event_pk, error=str(exc))
+
+
+def _claim(event_pk: int, *, replay: bool) -> InboundEvent | None:
+    runnable = [InboundEvent.Status.PENDING, InboundEvent.Status.FAILED]
+    if replay:
+        runnable += [InboundEvent.Status.DEAD, InboundEvent.Status.SUCCEEDED]
+    with transaction.atomic():
+        event = (
+            InboundEvent.objects.select_for_update(skip_locked=True)
+            .filter(pk=event_pk, status__in=runnable)
+            .first()
+        )
+        if event is None:
+            return None
+        event.status = InboundEvent.Status.PROCESSING
+        event.attempts += 1
+        event.processed_at = timezone.now()  # when this attempt started
+        event.save(update_fields=["status", "attempts", "processed_at"])
+    return event
+
+
+def inbound_event_process(*, event_pk: int, replay: bool = False) -> str | None:
+    """Run the handler of one stored event; returns its new status (None: not runnable now)."""
+    event = _claim(event_pk, replay=replay)
+    if event is None:
+        return None
+    handler = _handlers.get((event.source, event.event_type))
+    try:
+        if handler is None:
+            outcome, status = f"no handler for {event.event_type}", InboundEvent.Status.SUCCEEDED
+        else:
+            outcome = handler(event, json.loads(bytes(event.body)))
+            status = InboundEvent.Status.SUCCEEDED
+    except Exception as exc:
+        retry_later = isinstance(exc, RetryLater)
+        status = (
+            InboundEvent.Status.DEAD
+            if event.attempts >= MAX_ATTEMPTS
+            else InboundEvent.Status.FAILED
+        )
+        outcome = f"{type(exc).__name__}: {exc}"
+        log_method = log.info if retry_later else log.warning
+        log_method("inbox.event_failed", event_id=event.pk, type=event.event_type, error=outcome)
+    InboundEvent.objects.filter(pk=event.pk).update(
+        status=status,
+        last_error="" if status == InboundEvent.Status.SUCCEEDED else outcome[:4000],
+        processed_at=timezone.now(),
+    )
+    if status == InboundEvent.Status.FAILED:
+        _enqueue(event.pk, countdown=BACKOFF[min(event.attempts, len(BACKOFF)) - 1])
+    return str(status)
+
+
+def inbound_events_sweep(*, now: datetime | None = None) -> int:
+    """Re-enqueue what fell through: pending events whose enqueue was lost, failed events whose
+    retry was lost, and attempts abandoned by a killed worker."""
+    now = now or timezone.now()
+    Status = InboundEvent.Status
+    InboundEvent.objects.filter(
+        status=Status.PROCESSING, processed_at__lt=now - ABANDONED_AFTER
+    ).update(status=Status.FAILED, last_error="abandoned by its worker")
+    stuck = InboundEvent.objects.filter(
+        Q(status=Status.PENDING, received_at__lt=now - LOST_ENQUEUE_AFTER)
+        | Q(status=Status.FAILED, processed_at__lt=now - timedelta(seconds=max(BACKOFF) * 2))
+    )
+    ids = list(stuck.values_list("pk", flat=True)[:1000])
+    for event_pk in ids:
+        _enqueue(event_pk)
+    return len(ids)
+
+
+def inbound_event_replay(*, event_pk: int) -> str | None:
+    """Run a dead (or processed) event again — handlers are idempotent."""
+    return inbound_event_process(event_pk=event_pk, replay=True)

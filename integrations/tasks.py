@@ -1,0 +1,83 @@
+"""Celery tasks of the integrations (thin: they take ids and call services)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+
+from saas_platform.kernel.logging import get_logger
+
+from .ghl import install, vault
+from .ghl.calllog import call_log_prune
+from .ghl.errors import GhlError
+from .ghl.models import GhlInstallation
+from .ghl.reconnect import reconnect_link_send
+from .inbox import services as inbox
+
+log = get_logger(__name__)
+
+
+@shared_task
+def inbound_event_process(event_pk: int) -> str | None:
+    return inbox.inbound_event_process(event_pk=event_pk)
+
+
+@shared_task
+def inbound_events_sweep() -> int:
+    return inbox.inbound_events_sweep()
+
+
+@shared_task
+def ghl_company_locations_sync(installation_pk: int) -> dict[str, int]:
+    company = GhlInstallation.objects.unscoped().select_related("agency").get(pk=installation_pk)
+    result = install.company_locations_sync(company=company)
+    return {
+        "installed": len(result.installed),
+        "already": len(result.already),
+        "removed": len(result.removed),
+        "failed": len(result.failed),
+    }
+
+
+@shared_task
+def ghl_location_install(company_id: str, location_id: str) -> int | None:
+    company = install.company_installation(company_id)
+    if company is None:
+        return None
+    return install.location_install_from_company(company=company, location_id=location_id).pk
+
+
+@shared_task
+def ghl_tokens_refresh_due() -> int:
+    """Rotate tokens that expire within the margin, spread over a few minutes (jitter) so a
+    thousand installs made together do not refresh in lockstep."""
+    margin = timedelta(seconds=settings.GHL_REFRESH_MARGIN_SECONDS)
+    plan = install.token_refresh_plan(within=margin)
+    for installation_pk, delay in plan:
+        ghl_token_refresh.apply_async((installation_pk,), countdown=delay)
+    return len(plan)
+
+
+@shared_task
+def ghl_token_refresh(installation_pk: int) -> bool:
+    margin = timedelta(seconds=settings.GHL_REFRESH_MARGIN_SECONDS)
+    try:
+        vault.access_token(installation_pk, validity=margin)
+    except GhlError as exc:
+        log.warning(
+            "ghl.token.periodic_refresh_failed", installation_id=installation_pk, error=str(exc)
+        )
+        return False
+    return True
+
+
+@shared_task
+def ghl_reconnect_link_send(installation_pk: int) -> int:
+    return reconnect_link_send(installation_id=installation_pk)
+
+
+@shared_task
+def ghl_call_log_prune() -> int:
+    return call_log_prune()

@@ -11,7 +11,7 @@ from saas_platform.kernel.logging import get_logger
 
 from .ghl import install, vault
 from .ghl.calllog import call_log_prune
-from .ghl.errors import GhlError
+from .ghl.errors import GhlError, GhlRateLimited, GhlServerError, GhlTimeout
 from .ghl.models import GhlInstallation
 from .ghl.reconnect import reconnect_link_send
 from .inbox import services as inbox
@@ -29,7 +29,16 @@ def inbound_events_sweep() -> int:
     return inbox.inbound_events_sweep()
 
 
-@shared_task
+# GHL busy, down or over budget: try again later rather than leave an install half done.
+RETRY_GHL = {
+    "autoretry_for": (GhlRateLimited, GhlServerError, GhlTimeout),
+    "retry_backoff": 60,
+    "retry_backoff_max": 3600,
+    "max_retries": 8,
+}
+
+
+@shared_task(**RETRY_GHL)
 def ghl_company_locations_sync(installation_pk: int) -> dict[str, int]:
     company = GhlInstallation.objects.unscoped().select_related("agency").get(pk=installation_pk)
     result = install.company_locations_sync(company=company)
@@ -41,12 +50,25 @@ def ghl_company_locations_sync(installation_pk: int) -> dict[str, int]:
     }
 
 
-@shared_task
+@shared_task(**RETRY_GHL)
 def ghl_location_install(company_id: str, location_id: str) -> int | None:
     company = install.company_installation(company_id)
     if company is None:
         return None
     return install.location_install_from_company(company=company, location_id=location_id).pk
+
+
+@shared_task
+def ghl_companies_reconcile() -> int:
+    """Daily: every connected agency's locations against GHL's list (heals what a lost webhook
+    or a failed mint left behind)."""
+    companies = GhlInstallation.objects.unscoped().filter(
+        ghl_location_id="", status=GhlInstallation.Status.HEALTHY
+    )
+    ids = list(companies.values_list("pk", flat=True))
+    for installation_pk in ids:
+        ghl_company_locations_sync.delay(installation_pk)
+    return len(ids)
 
 
 @shared_task

@@ -32,6 +32,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "integrations.tasks.inbound_events_sweep",
         "schedule": crontab(minute="*"),
     },
+    "ghl-companies-reconcile": {
+        "task": "integrations.tasks.ghl_companies_reconcile",
+        "schedule": crontab(minute=23, hour=2),
+    },
     "ghl-call-log-prune": {
         "task": "integrations.tasks.ghl_call_log_prune",
         "schedule": crontab(minute=41, hour=4),

@@ -65,3 +65,17 @@ def test_the_engines_come_from_the_environment(settings: object) -> None:
     assert django_settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
     assert django_settings.CACHES["default"]["BACKEND"].endswith("RedisCache")
     assert django_settings.CELERY_BROKER_URL.startswith("redis://")
+
+
+@pytest.mark.parametrize("module", ["local", "test"])
+def test_the_development_token_keys_are_real_fernet_keys(module: str) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "TOKEN_ENCRYPTION_KEYS"}
+    env["DJANGO_SETTINGS_MODULE"] = f"saas_platform.settings.{module}"
+    check = (
+        "import django; django.setup(); from saas_platform.kernel import crypto; "
+        "assert crypto.decrypt(crypto.encrypt('x')) == 'x'; print('ok')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", check], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout.strip() == "ok", result.stderr

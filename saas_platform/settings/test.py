@@ -25,3 +25,5 @@ GHL_CLIENT_ID = "66d0a1b2c3d4e5f601234567-m0ck5t4n"
 GHL_CLIENT_SECRET = "sandbox-only-client-secret"  # noqa: S105 — a published sandbox value
 GHL_API_BASE = "http://127.0.0.1:9"  # nothing listens: a test that forgets the stand-in fails
 GHL_MARKETPLACE_BASE = GHL_API_BASE
+# Tests never share rate-limit state with a development server on the same Redis.
+GHL_RATE_KEY_PREFIX = "test:ghl:rl"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.core import mail
@@ -15,7 +16,7 @@ from integrations.ghl.models import GhlCallLog, GhlInstallation, GhlToken
 from sandbox.ghl.testing import StandIn
 from tests import factories
 from tests.conftest import AgencyClient, World
-from tests.integrations.conftest import DUBAI, Installer
+from tests.integrations.conftest import APEX, CLINIC, DUBAI, Installer
 
 pytestmark = pytest.mark.django_db
 
@@ -124,3 +125,16 @@ def test_refreshes_due_together_are_spread_out(world: World) -> None:
     assert len(plan) == 50
     assert all(0 <= d <= 600 for d in delays)
     assert max(delays) - min(delays) > 120 and len({round(d) for d in delays}) > 25
+
+
+def test_the_daily_reconcile_heals_a_location_left_pending(
+    install: Installer, ghl: StandIn, django_capture_on_commit_callbacks: Any
+) -> None:
+    install(company_id=APEX, approvedLocations=[DUBAI, CLINIC])
+    stuck = GhlInstallation.objects.unscoped().get(ghl_location_id=CLINIC)
+    GhlToken.objects.filter(installation=stuck).delete()
+    GhlInstallation.objects.unscoped().filter(pk=stuck.pk).update(status="pending")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.ghl_companies_reconcile() == 1
+    stuck.refresh_from_db()
+    assert stuck.status == "healthy" and GhlToken.objects.filter(installation=stuck).exists()

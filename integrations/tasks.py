@@ -30,15 +30,10 @@ def inbound_events_sweep() -> int:
 
 
 # GHL busy, down or over budget: try again later rather than leave an install half done.
-RETRY_GHL = {
-    "autoretry_for": (GhlRateLimited, GhlServerError, GhlTimeout),
-    "retry_backoff": 60,
-    "retry_backoff_max": 3600,
-    "max_retries": 8,
-}
+GHL_TRANSIENT = (GhlRateLimited, GhlServerError, GhlTimeout)
 
 
-@shared_task(**RETRY_GHL)
+@shared_task(autoretry_for=GHL_TRANSIENT, retry_backoff=60, retry_backoff_max=3600, max_retries=8)
 def ghl_company_locations_sync(installation_pk: int) -> dict[str, int]:
     company = GhlInstallation.objects.unscoped().select_related("agency").get(pk=installation_pk)
     result = install.company_locations_sync(company=company)
@@ -50,7 +45,7 @@ def ghl_company_locations_sync(installation_pk: int) -> dict[str, int]:
     }
 
 
-@shared_task(**RETRY_GHL)
+@shared_task(autoretry_for=GHL_TRANSIENT, retry_backoff=60, retry_backoff_max=3600, max_retries=8)
 def ghl_location_install(company_id: str, location_id: str) -> int | None:
     company = install.company_installation(company_id)
     if company is None:

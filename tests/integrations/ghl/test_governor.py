@@ -216,7 +216,7 @@ def test_wait_turn_raises_rather_than_sleeping_through_the_day(
     started = time.monotonic()
     with pytest.raises(DailyBudgetExhausted) as caught:
         gov.wait_turn(RES, INT, timeout=None)
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < 2  # it raised instead of sleeping
     assert 0 < caught.value.retry_after_s <= 86_400
 
 
@@ -229,7 +229,7 @@ def test_wait_turn_gives_up_at_once_when_the_turn_is_beyond_the_timeout(
     started = time.monotonic()
     with pytest.raises(GovernorTimeout) as caught:
         gov.wait_turn(RES, INT, timeout=1.0)
-    assert time.monotonic() - started < 0.5 and caught.value.wait_s > 4
+    assert time.monotonic() - started < 2 and caught.value.wait_s > 4
 
 
 def test_wait_turn_sleeps_until_the_slot_frees(make_governor: MakeGovernor) -> None:
@@ -419,7 +419,8 @@ def test_get_governor_reads_settings(settings: Any) -> None:
     assert gov is get_governor()
     assert (gov.app_id, gov.limit, gov.window_ms, gov.safety_ms) == ("abc123", 50, 5000, 100)
     assert (gov.interactive_reserve, gov.daily_limit, gov.daily_bulk_reserve) == (5, 1000, 0.2)
-    assert gov.keys("Loc1") == ("ghl:rl:abc123:Loc1", "ghl:rl:abc123:Loc1:meta")
+    settings.GHL_RATE_KEY_PREFIX = "p"
+    assert get_governor().keys("Loc1") == ("p:abc123:Loc1", "p:abc123:Loc1:meta")
 
 
 @pytest.mark.parametrize("native", [True, False], ids=["redis.asyncio", "to_thread"])
@@ -572,4 +573,5 @@ def test_a_governed_client_meets_no_429_at_the_standin(make_governor: MakeGovern
         counters = ghl.counters(location)
     assert statuses == [200] * 40
     assert (counters["requests"], counters["rate_limited"]) == (40, 0)
-    assert 3 * 0.5 <= elapsed < 3 * 0.515 + 0.5
+    # Never faster than the limit allows; the upper bound only rules out gross over-throttling.
+    assert 3 * 0.5 <= elapsed < 3 * 0.515 + 2.0

@@ -126,7 +126,8 @@ def test_50_installations_expiring_together_refresh_in_parallel(
     assert len(set(tokens)) == 50
     refreshes = sum(ghl.counters(i.ghl_location_id)["refreshes"] for i in installations)
     assert refreshes == 50
-    assert elapsed < 3, f"refreshes of different installations were serialized ({elapsed:.1f} s)"
+    # In series 10 s; in parallel well under a second of GHL time (+ our own work).
+    assert elapsed < 6, f"refreshes of different installations were serialized ({elapsed:.1f} s)"
 
 
 def test_invalid_grant_under_a_connected_agency_is_healed_by_minting_again(

@@ -107,5 +107,6 @@ def test_two_hundred_slow_requests_in_flight(ghl_standin: StandIn, dubai: Api) -
     statuses = asyncio.run(burst())
     elapsed = time.perf_counter() - started
     assert statuses == [200] * 200
-    # Served one after another this would take 40 s; in parallel it is client-bound here.
-    assert elapsed < 3.0, f"200 concurrent 200 ms requests took {elapsed:.2f}s"
+    # Served one after another this would take 40 s; in parallel about 1-2 s (client-bound), so
+    # a generous bound still proves concurrency on a loaded CI machine. Throughput: bench S2.
+    assert elapsed < 10, f"200 concurrent 200 ms requests took {elapsed:.2f}s"

@@ -304,4 +304,5 @@ def test_hundred_thousand_contacts_stay_fast(ghl_standin: StandIn, dubai: Api) -
     )
     elapsed = time.perf_counter() - started
     assert search.status_code == 200 and search.json()["total"] > 1000
-    assert elapsed < 0.25, f"search over 100k took {elapsed:.3f}s"
+    # Speed is measured in bench/ (S3); this only catches a pathological (e.g. quadratic) search.
+    assert elapsed < 3, f"search over 100k took {elapsed:.3f}s"

@@ -12,7 +12,6 @@ recorded in the call log.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -54,7 +53,7 @@ class _Base:
             agency_id=installation.agency_id,
             location_id=installation.location_id,
             installation_id=installation.pk,
-            priority=str(priority),
+            priority=priority.name.lower(),
             flush_every=flush_every,
         )
         installation_id = installation.pk
@@ -142,69 +141,3 @@ class AsyncGhlClient(_Base):
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
-
-
-# --- paging, one helper per GHL paging style -----------------------------------------------------
-
-
-def pages_skip_limit(
-    client: GhlClient,
-    make: Callable[[int, int], Operation[dict[str, Any]]],
-    *,
-    items_key: str,
-    page_size: int = 100,
-) -> Iterator[list[dict[str, Any]]]:
-    """`skip`/`limit` paging (users, installed locations): stops on a short page or at `count`."""
-    skip = 0
-    while True:
-        body = client.run(make(skip, page_size))
-        items = list(body.get(items_key) or [])
-        if items:
-            yield items
-        skip += len(items)
-        total = body.get("count")
-        if len(items) < page_size or (isinstance(total, int) and skip >= total):
-            return
-
-
-def pages_start_after(
-    client: GhlClient,
-    make: Callable[[int | None, str | None], Operation[dict[str, Any]]],
-    *,
-    items_key: str,
-) -> Iterator[list[dict[str, Any]]]:
-    """`startAfter` + `startAfterId` cursor paging (legacy contacts, opportunities search)."""
-    start_after: int | None = None
-    start_after_id: str | None = None
-    while True:
-        body = client.run(make(start_after, start_after_id))
-        items = list(body.get(items_key) or [])
-        if items:
-            yield items
-        meta = body.get("meta") or {}
-        next_after, next_id = meta.get("startAfter"), meta.get("startAfterId")
-        if not items or not next_id or next_after is None:
-            return
-        if (int(next_after), str(next_id)) == (start_after, start_after_id):
-            return
-        start_after, start_after_id = int(next_after), str(next_id)
-
-
-async def pages_search_after(
-    client: AsyncGhlClient,
-    make: Callable[[list[Any] | None], Operation[dict[str, Any]]],
-    *,
-    items_key: str,
-    page_size: int,
-) -> AsyncIterator[list[dict[str, Any]]]:
-    """`searchAfter` paging (contact search): each record carries the cursor of the next page."""
-    cursor: list[Any] | None = None
-    while True:
-        body = await client.run(make(cursor))
-        items = list(body.get(items_key) or [])
-        if items:
-            yield items
-        last = items[-1].get("searchAfter") if items else None
-        if len(items) < page_size or not last:
-            return
-        cursor = list(last)

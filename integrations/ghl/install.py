@@ -29,12 +29,13 @@ from tenants.models import Agency, Location, User
 from . import operations as ops
 from . import vault
 from .calllog import CallRecorder
-from .client import GhlClient, pages_skip_limit
+from .client import GhlClient
 from .config import ghl_app
 from .errors import GhlError
 from .governor import Priority, get_governor
 from .models import STATE_LIFETIME, GhlInstallation, GhlOAuthState, GhlToken
 from .oauth import TokenGrant, consent_url, exchange_code
+from .paging import SkipLimit, pages
 from .transport import Record, RetryPolicy, SyncDriver, Wiring, execute
 
 log = get_logger(__name__)
@@ -293,15 +294,18 @@ def company_locations_sync(*, company: GhlInstallation) -> LocationsSyncResult:
     """Make our location installations match GHL's list of installed locations for an agency."""
     app = ghl_app()
     result = LocationsSyncResult([], [], [], {})
+    pager = SkipLimit(
+        lambda skip, limit: ops.installed_locations(
+            company_id=company.ghl_company_id, app_id=app.app_id, skip=skip, limit=limit
+        ),
+        key="locations",
+    )
     with GhlClient(company) as client:
-        pages = pages_skip_limit(
-            client,
-            lambda skip, limit: ops.installed_locations(  # type: ignore[arg-type, return-value]
-                company_id=company.ghl_company_id, app_id=app.app_id, skip=skip, limit=limit
-            ),
-            items_key="locations",
-        )
-        installed = {str(row["_id"]): str(row.get("name") or "") for page in pages for row in page}
+        installed = {
+            str(row["_id"]): str(row.get("name") or "")
+            for page in pages(client, pager)
+            for row in page
+        }
     ours = {
         inst.ghl_location_id: inst
         for inst in GhlInstallation.objects.for_agency(company.agency)

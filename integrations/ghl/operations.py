@@ -202,3 +202,23 @@ def contacts_list(
     if start_after is not None and start_after_id:
         params |= {"startAfter": start_after, "startAfterId": start_after_id}
     return Operation(Call("GET", "/contacts/", V_2021_07, params=params), _whole)
+
+
+# --- conversations -------------------------------------------------------------------------------
+
+
+def conversations_search(
+    *, location_id: str, limit: int = 100, start_after_date: int | None = None
+) -> Operation[dict[str, Any]]:
+    params: dict[str, Any] = {"locationId": location_id, "limit": limit}
+    if start_after_date is not None:
+        params["startAfterDate"] = start_after_date
+    return Operation(Call("GET", "/conversations/search", V_2021_04, params=params), _whole)
+
+
+def conversation_messages(
+    *, conversation_id: str, limit: int = 100, last_message_id: str | None = None
+) -> Operation[dict[str, Any]]:
+    params: dict[str, Any] = {"limit": limit, "lastMessageId": last_message_id}
+    call = Call("GET", f"/conversations/{conversation_id}/messages", V_2021_04, params=params)
+    return Operation(call, _whole)

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from integrations.ghl import operations as ops
-from integrations.ghl import transport
-from integrations.ghl.client import AsyncGhlClient, GhlClient, pages_skip_limit, pages_start_after
+from integrations.ghl import paging, transport
+from integrations.ghl.client import AsyncGhlClient, GhlClient
 from integrations.ghl.errors import (
     GhlNotFound,
     GhlRateLimited,
@@ -133,35 +133,78 @@ def test_the_daily_budget_spent_is_reported_not_waited_for(
             ghl_client.run(ops.location_get(location_id=DUBAI))
 
 
-def test_skip_limit_and_cursor_paging(
+def test_every_paging_style_walks_all_rows_once(
     install: Installer, ghl: StandIn, dubai: GhlInstallation
 ) -> None:
-    ghl.seed(DUBAI, seed=7, contacts=250)
+    ghl.seed(DUBAI, seed=7, contacts=250, conversations=30)
     with client(dubai) as ghl_client:
-        pages = list(
-            pages_start_after(
-                ghl_client,
-                lambda after, after_id: ops.contacts_list(
-                    location_id=DUBAI, limit=100, start_after=after, start_after_id=after_id
-                ),
-                items_key="contacts",
+        legacy = paging.StartAfter(
+            lambda after, after_id: ops.contacts_list(
+                location_id=DUBAI, limit=100, start_after=after, start_after_id=after_id
+            ),
+            key="contacts",
+        )
+        contact_ids = [c["id"] for page in paging.pages(ghl_client, legacy) for c in page]
+        conversations = paging.StartAfterDate(
+            lambda after: ops.conversations_search(
+                location_id=DUBAI, limit=7, start_after_date=after
+            ),
+            key="conversations",
+            size=7,
+        )
+        conversation_pages = list(paging.pages(ghl_client, conversations))
+        first = conversation_pages[0][0]["id"]
+        messages = paging.LastId(
+            lambda last: ops.conversation_messages(
+                conversation_id=first, limit=2, last_message_id=last
             )
         )
-        ids = [c["id"] for page in pages for c in page]
-        assert len(ids) == len(set(ids)) >= 250
-        company = install(company_id=APEX, approvedLocations=[DUBAI])
+        message_pages = list(paging.pages(ghl_client, messages))
+        total = ghl_client.run(ops.contacts_search(location_id=DUBAI, page_limit=1))["total"]
+    assert len(contact_ids) == len(set(contact_ids)) == total >= 250
+    conversation_ids = [c["id"] for page in conversation_pages for c in page]
+    assert len(conversation_ids) == len(set(conversation_ids)) >= 30
+    message_ids = [m["id"] for page in message_pages for m in page]
+    assert len(message_ids) == len(set(message_ids)) >= 1
+
+    company = install(company_id=APEX, approvedLocations=[DUBAI])
     with client(company) as agency_client:
-        rows = list(
-            pages_skip_limit(
-                agency_client,
-                lambda skip, limit: ops.installed_locations(
-                    company_id=APEX, app_id="66d0a1b2c3d4e5f601234567", skip=skip, limit=1
-                ),
-                items_key="locations",
-                page_size=1,
-            )
+        one_by_one = paging.SkipLimit(
+            lambda skip, limit: ops.installed_locations(
+                company_id=APEX, app_id="66d0a1b2c3d4e5f601234567", skip=skip, limit=limit
+            ),
+            key="locations",
+            size=1,
         )
+        rows = list(paging.pages(agency_client, one_by_one))
     assert [page[0]["_id"] for page in rows] == [DUBAI]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_search_after_paging_on_the_async_face(
+    install: Installer, ghl: StandIn, settings: Any
+) -> None:
+    ghl.set_config(rate_limits={"unlimited": True})
+    settings.GHL_RATE_BURST_LIMIT = 100_000
+    installation = install(location_id=DUBAI)
+    ghl.seed(DUBAI, seed=3, contacts=1200)
+
+    async def walk() -> list[str]:
+        pager = paging.SearchAfter(
+            lambda after: ops.contacts_search(
+                location_id=DUBAI,
+                page_limit=500,
+                search_after=after,
+                sort=[{"field": "dateAdded", "direction": "asc"}],
+            ),
+            key="contacts",
+            size=500,
+        )
+        async with AsyncGhlClient(installation, priority=Priority.BULK, policy=FAST) as aclient:
+            return [c["id"] async for page in paging.apages(aclient, pager) for c in page]
+
+    ids = asyncio.run(walk())
+    assert len(ids) == len(set(ids)) >= 1200
 
 
 @pytest.mark.django_db(transaction=True)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from .models import GhlCallLog
+from .models import GhlCallLog, GhlInstallation
 from .transport import Record
 
 
@@ -26,6 +26,21 @@ class CallRecorder:
     priority: str = ""
     flush_every: int = 1
     pending: list[GhlCallLog] = field(default_factory=list)
+
+    # Written only by an explicit flush (after a commit, or off an event loop).
+    MANUAL_FLUSH = 10**9
+
+    @classmethod
+    def for_installation(
+        cls, installation: GhlInstallation, *, priority: str, flush_every: int = MANUAL_FLUSH
+    ) -> CallRecorder:
+        return cls(
+            agency_id=installation.agency_id,
+            location_id=installation.location_id,
+            installation_id=installation.pk,
+            priority=priority,
+            flush_every=flush_every,
+        )
 
     def __call__(self, record: Record) -> None:
         headers = record.headers

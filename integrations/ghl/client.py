@@ -49,12 +49,8 @@ class _Base:
         self.priority = priority
         self.policy = policy or RetryPolicy()
         self.app = ghl_app()
-        self.recorder = CallRecorder(
-            agency_id=installation.agency_id,
-            location_id=installation.location_id,
-            installation_id=installation.pk,
-            priority=priority.name.lower(),
-            flush_every=flush_every,
+        self.recorder = CallRecorder.for_installation(
+            installation, priority=priority.name.lower(), flush_every=flush_every
         )
         installation_id = installation.pk
 
@@ -113,7 +109,7 @@ class AsyncGhlClient(_Base):
         max_connections: int = 100,
         **kw: Any,
     ) -> None:
-        super().__init__(installation, flush_every=10**9, **kw)
+        super().__init__(installation, flush_every=CallRecorder.MANUAL_FLUSH, **kw)
         self._own_http = http is None
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=20)
         self.http = http or httpx.AsyncClient(

@@ -80,13 +80,7 @@ class _Collector(list[Record]):
         self.append(record)
 
     def write(self, installation: GhlInstallation) -> None:
-        recorder = CallRecorder(
-            agency_id=installation.agency_id,
-            location_id=installation.location_id,
-            installation_id=installation.pk,
-            priority="install",
-            flush_every=10**6,
-        )
+        recorder = CallRecorder.for_installation(installation, priority="install")
         for record in self:
             recorder(record)
         recorder.flush()

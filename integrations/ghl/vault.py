@@ -171,13 +171,7 @@ def _rotate(row: GhlToken) -> HeldToken | GhlError:
     installation = row.installation
     if not row.refresh_token:  # a location token minted without one: mint again instead
         return _recover(row, GhlInvalidGrant("no refresh token stored"))
-    recorder = CallRecorder(
-        agency_id=installation.agency_id,
-        location_id=installation.location_id,
-        installation_id=installation.pk,
-        priority="refresh",
-        flush_every=10**6,
-    )
+    recorder = CallRecorder.for_installation(installation, priority="refresh")
     transaction.on_commit(recorder.flush)
     cache.set(refreshing_flag_key(installation.pk), 1, REFRESHING_FLAG_SECONDS)
     try:

@@ -2,5 +2,33 @@
 
 from integrations.ghl.models import GhlCallLog, GhlInstallation, GhlOAuthState, GhlToken
 from integrations.inbox.models import InboundEvent
+from integrations.mirror.models import (
+    MirrorAppointment,
+    MirrorContact,
+    MirrorConversation,
+    MirrorMessage,
+    MirrorOpportunity,
+    MirrorPipeline,
+    MirrorTombstone,
+    MirrorUser,
+)
+from integrations.sync.models import LocationSync, SyncCursor, SyncRun
 
-__all__ = ["GhlCallLog", "GhlInstallation", "GhlOAuthState", "GhlToken", "InboundEvent"]
+__all__ = [
+    "GhlCallLog",
+    "GhlInstallation",
+    "GhlOAuthState",
+    "GhlToken",
+    "InboundEvent",
+    "LocationSync",
+    "MirrorAppointment",
+    "MirrorContact",
+    "MirrorConversation",
+    "MirrorMessage",
+    "MirrorOpportunity",
+    "MirrorPipeline",
+    "MirrorTombstone",
+    "MirrorUser",
+    "SyncCursor",
+    "SyncRun",
+]

@@ -45,9 +45,11 @@ contracts: install
 migrations-check: install
 	@$(ENGINES) $(BIN)/python manage.py makemigrations --check --dry-run
 
-# pytest exits 5 when it collected nothing: that must fail, never pass quietly.
+# pytest exits 5 when it collected nothing: that must fail, never pass quietly. Two workers
+# (pytest-xdist), each with its own test database and GHL stand-in, use both cores.
+PYTEST_WORKERS ?= 2
 pytest: install
-	@$(ENGINES) $(BIN)/pytest $(PYTEST_ARGS); status=$$?; \
+	@$(ENGINES) $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; \
 	exit $$status
 

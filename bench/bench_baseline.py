@@ -1,7 +1,8 @@
 """Method: the platform's `/healthz` view (a bare Django view behind the full middleware stack,
-no database query) under gunicorn with production settings — 2 workers x 4 threads (gthread),
-keep-alive — driven on loopback by bench.loadgen with 8 keep-alive connections for 8 s after a
-2 s warm-up. Every later web figure is divided by this one, measured in the same run."""
+no database query) under gunicorn with production settings — 4 workers x 2 threads (gthread),
+the app preloaded, keep-alive — driven on loopback by bench.loadgen with 8 keep-alive
+connections for 8 s after a 2 s warm-up. Every later web figure is divided by this one, measured
+in the same run."""
 
 from bench.harness import BenchContext, Figure
 from bench.loadgen import load

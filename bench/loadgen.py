@@ -4,13 +4,21 @@
 seconds have passed; latency is measured per request. One process drives several thousand
 requests per second on loopback, well above what the servers benchmarked here answer, so the
 figures measure the server (compare with `wrk` where it is installed).
+
+By default every request is the same; `payloads` — a list of (body, headers) — makes the clients
+take the next one from the list instead (round robin, shared by all clients), for endpoints that
+must see distinct requests (signed webhooks, each with its own id). The requests are encoded
+before the clock starts; `LoadResult.sent` says how many were taken, so a caller can tell whether
+the list wrapped around.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -24,6 +32,7 @@ class LoadResult:
     errors: int
     statuses: dict[int, int] = field(default_factory=dict)
     latencies_ms: list[float] = field(default_factory=list, repr=False)
+    sent: int = 0  # requests written (answered or not)
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:
@@ -72,7 +81,7 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
 async def _client(
     host: str,
     port: int,
-    payload: bytes,
+    next_request: Callable[[], bytes],
     deadline: float,
     latencies: list[float],
     statuses: Counter[int],
@@ -84,6 +93,7 @@ async def _client(
             if writer is None:
                 reader, writer = await asyncio.open_connection(host, port)
             assert reader is not None
+            payload = next_request()
             started = time.perf_counter()
             writer.write(payload)
             status, keep_alive = await _read_response(reader)
@@ -110,6 +120,7 @@ async def run_load(
     headers: dict[str, str] | None = None,
     method: str = "GET",
     body: bytes | None = None,
+    payloads: Sequence[tuple[bytes, dict[str, str]]] | None = None,
 ) -> LoadResult:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
@@ -118,7 +129,23 @@ async def run_load(
         path += "?" + parts.query
     header_map = {"Host": parts.netloc, **(headers or {})}
     host_header = header_map.pop("Host")
-    payload = _request_bytes(method, host_header, path, header_map, body)
+    if payloads is None:
+        requests = [_request_bytes(method, host_header, path, header_map, body)]
+    else:
+        if not payloads:
+            raise ValueError("payloads is empty")
+        requests = [
+            _request_bytes(method, host_header, path, {**header_map, **extra}, each)
+            for each, extra in payloads
+        ]
+    cycle = itertools.cycle(requests)
+    sent = 0
+
+    def next_request() -> bytes:
+        nonlocal sent
+        sent += 1
+        return next(cycle)
+
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
     errors: list[int] = []
@@ -126,7 +153,7 @@ async def run_load(
     deadline = started + duration
     await asyncio.gather(
         *(
-            _client(host, port, payload, deadline, latencies, statuses, errors)
+            _client(host, port, next_request, deadline, latencies, statuses, errors)
             for _ in range(connections)
         )
     )
@@ -140,6 +167,7 @@ async def run_load(
         errors=len(errors),
         statuses=dict(statuses),
         latencies_ms=latencies,
+        sent=sent,
     )
 
 

@@ -44,7 +44,7 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
 
 @contextmanager
 def gunicorn(
-    ctx: BenchContext, *, workers: int = 2, threads: int = 4, env: dict[str, str] | None = None
+    ctx: BenchContext, *, workers: int = 4, threads: int = 2, env: dict[str, str] | None = None
 ) -> Iterator[int]:
     port = ctx.free_port()
     log = Path(ctx.tmp) / f"gunicorn-{port}.log"
@@ -55,6 +55,9 @@ def gunicorn(
                 "--bind", f"127.0.0.1:{port}",
                 "--workers", str(workers), "--threads", str(threads),
                 "--worker-class", "gthread", "--keep-alive", "30",
+                # Load the app before forking, as production does: the workers answer from the
+                # first request instead of importing Django during the warm-up.
+                "--preload",
             ],
             cwd=ROOT,
             env=env or production_env(),

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.db import models
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils.html import format_html
 
@@ -15,7 +16,9 @@ from tenants.admin.scoping import (
     AgencyScopedAdmin,
     ReadOnlyAdminMixin,
     StaffAdminMixin,
+    agency_of,
 )
+from tenants.models import Location
 
 from .ghl import vault
 from .ghl.governor import get_governor
@@ -166,3 +169,37 @@ class InboxAdmin(StaffAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin[InboundEv
         ]
         done = sum(1 for outcome in outcomes if outcome == InboundEvent.Status.SUCCEEDED)
         self.message_user(request, f"Replayed {len(outcomes)} event(s); {done} succeeded.")
+
+
+class AgencyInboxAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
+    """The agency's own GHL events: what failed, what was given up on (dead letters), and replay.
+    Events name their GHL company and location, not our rows, so the scope is built from those."""
+
+    list_display = ["received_at", "event_type", "status", "attempts", "location_id", "last_error"]
+    list_filter = ["status", "event_type"]
+    search_fields = ["event_id", "location_id"]
+    date_hierarchy = "received_at"
+    actions = ["replay"]
+    fields = readonly_fields = (
+        "event_id",
+        "event_type",
+        "location_id",
+        "occurred_at",
+        "received_at",
+        "status",
+        "attempts",
+        "last_error",
+        "processed_at",
+    )
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[Any]:
+        agency = agency_of(request)
+        locations = Location.objects.for_agency(agency).exclude(ghl_location_id=None)
+        scope = Q(location_id__in=locations.values("ghl_location_id"))
+        if agency.ghl_company_id:
+            scope |= Q(company_id=agency.ghl_company_id)
+        return InboundEvent.objects.filter(scope)
+
+    @admin.action(description="Replay the selected events")
+    def replay(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
+        InboxAdmin.replay(self, request, queryset)  # type: ignore[arg-type]

@@ -6,4 +6,6 @@ class IntegrationsConfig(AppConfig):
     verbose_name = "Integrations"
 
     def ready(self) -> None:
-        from integrations.ghl import handlers  # noqa: F401 — registers the inbox handlers
+        # Inbox handlers and signal receivers register themselves on import.
+        from integrations.ghl import handlers  # noqa: F401
+        from integrations.sync import receivers, webhooks  # noqa: F401

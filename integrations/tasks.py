@@ -15,6 +15,8 @@ from .ghl.errors import GhlError, GhlRateLimited, GhlServerError, GhlTimeout
 from .ghl.models import GhlInstallation
 from .ghl.reconnect import reconnect_link_send
 from .inbox import services as inbox
+from .sync import engine as sync_engine
+from .sync import schedule as sync_schedule
 
 log = get_logger(__name__)
 
@@ -25,8 +27,21 @@ def inbound_event_process(event_pk: int) -> str | None:
 
 
 @shared_task
+def inbound_events_process(event_pks: list[int]) -> int:
+    """Events that arrived together, published in one message (see inbox.dispatch)."""
+    for event_pk in event_pks:
+        inbox.inbound_event_process(event_pk=event_pk)
+    return len(event_pks)
+
+
+@shared_task
 def inbound_events_sweep() -> int:
     return inbox.inbound_events_sweep()
+
+
+@shared_task
+def inbound_events_prune() -> int:
+    return inbox.inbound_events_prune()
 
 
 # GHL busy, down or over budget: try again later rather than leave an install half done.
@@ -98,3 +113,23 @@ def ghl_reconnect_link_send(installation_pk: int) -> int:
 @shared_task
 def ghl_call_log_prune() -> int:
     return call_log_prune()
+
+
+@shared_task(acks_late=True)
+def sync_run_execute(run_pk: int) -> str | None:
+    """Runs (or resumes) a sync run; acknowledged only when done, so a killed worker's run is
+    delivered again and continues from its cursors."""
+    run = sync_engine.sync_run_execute(run_pk=run_pk)
+    return None if run is None else str(run.status)
+
+
+@shared_task
+def sync_due_locations() -> int:
+    """Every minute: start the incremental pass of each location whose interval has passed."""
+    return sync_schedule.incremental_due_start()
+
+
+@shared_task
+def sync_reconcile_all() -> int:
+    """Nightly: a reconciliation of every connected location, spread over the night."""
+    return sync_schedule.reconcile_all_start()

@@ -12,8 +12,11 @@ from django.http import HttpRequest
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
 from integrations import admin as integrations_admin
+from integrations import admin_sync
 from integrations.ghl.models import GhlCallLog, GhlInstallation
 from integrations.inbox.models import InboundEvent
+from integrations.mirror.models import MirrorContact
+from integrations.sync.models import LocationSync, SyncRun
 from tenants.admin import agency as agency_admin
 from tenants.admin import staff as staff_admin
 from tenants.admin.scoping import AgencyAdminLoginForm, StaffAdminMixin, agency_role, is_operator
@@ -64,6 +67,10 @@ agency_site.register(User, agency_admin.AgencyUserAdmin)
 agency_site.register(AuditLogEntry, agency_admin.AgencyAuditLogAdmin)
 agency_site.register(GhlInstallation, integrations_admin.ConnectionHealthAdmin)
 agency_site.register(GhlCallLog, integrations_admin.CallLogAdmin)
+agency_site.register(LocationSync, admin_sync.LocationSyncAdmin)
+agency_site.register(SyncRun, admin_sync.SyncRunAdmin)
+agency_site.register(MirrorContact, admin_sync.MirrorContactAdmin)
+agency_site.register(InboundEvent, integrations_admin.AgencyInboxAdmin)
 
 staff_site.register(Agency, staff_admin.StaffAgencyAdmin)
 staff_site.register(Location, staff_admin.StaffLocationAdmin)
@@ -74,6 +81,8 @@ staff_site.register(AuditLogEntry, staff_admin.StaffAuditLogAdmin)
 staff_site.register(GhlInstallation, integrations_admin.StaffConnectionAdmin)
 staff_site.register(GhlCallLog, integrations_admin.StaffCallLogAdmin)
 staff_site.register(InboundEvent, integrations_admin.InboxAdmin)
+staff_site.register(LocationSync, admin_sync.StaffLocationSyncAdmin)
+staff_site.register(SyncRun, admin_sync.StaffSyncRunAdmin)
 
 
 class _StaffOnly(StaffAdminMixin, admin.ModelAdmin[Any]):

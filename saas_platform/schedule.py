@@ -16,6 +16,8 @@ CELERY_TASK_ROUTES = {
     "tenants.tasks.*": {"queue": "default"},
     "saas_platform.tasks.*": {"queue": "maintenance"},
     "integrations.tasks.inbound_event_process": {"queue": "webhooks"},
+    "integrations.tasks.inbound_events_process": {"queue": "webhooks"},
+    "integrations.tasks.sync_run_execute": {"queue": "sync"},
     "integrations.tasks.ghl_location_install": {"queue": "interactive"},
     "integrations.tasks.ghl_company_locations_sync": {"queue": "default"},
     "integrations.tasks.ghl_reconnect_link_send": {"queue": "default"},
@@ -28,6 +30,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "integrations.tasks.ghl_tokens_refresh_due",
         "schedule": crontab(minute="*/10"),
     },
+    "sync-due-locations": {
+        "task": "integrations.tasks.sync_due_locations",
+        "schedule": crontab(minute="*"),
+    },
+    "sync-reconcile-all": {
+        "task": "integrations.tasks.sync_reconcile_all",
+        "schedule": crontab(minute=5, hour=1),
+    },
     "inbound-events-sweep": {
         "task": "integrations.tasks.inbound_events_sweep",
         "schedule": crontab(minute="*"),
@@ -35,6 +45,10 @@ CELERY_BEAT_SCHEDULE = {
     "ghl-companies-reconcile": {
         "task": "integrations.tasks.ghl_companies_reconcile",
         "schedule": crontab(minute=23, hour=2),
+    },
+    "inbound-events-prune": {
+        "task": "integrations.tasks.inbound_events_prune",
+        "schedule": crontab(minute=47, hour=4),
     },
     "ghl-call-log-prune": {
         "task": "integrations.tasks.ghl_call_log_prune",

@@ -62,6 +62,16 @@ class AgencyOwnedQuerySet(ScopedQuerySet[Any]):
         return self.filter(agency=agency)
 
 
+class LocationOwnedQuerySet(ScopedQuerySet[Any]):
+    """Rows that belong to one location (TENANT_FIELD = "location")."""
+
+    def for_location(self, location: Location) -> LocationOwnedQuerySet:
+        return self.filter(location=location)
+
+    def for_agency(self, agency: Agency) -> LocationOwnedQuerySet:
+        return self.filter(location__agency=agency)
+
+
 AgencyOwnedManager = ScopedManager.from_queryset(AgencyOwnedQuerySet)
 
 

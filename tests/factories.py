@@ -9,6 +9,17 @@ from django.utils import timezone
 
 from integrations.ghl.models import GhlCallLog, GhlInstallation, GhlOAuthState, GhlToken
 from integrations.inbox.models import InboundEvent
+from integrations.mirror.models import (
+    MirrorAppointment,
+    MirrorContact,
+    MirrorConversation,
+    MirrorMessage,
+    MirrorOpportunity,
+    MirrorPipeline,
+    MirrorTombstone,
+    MirrorUser,
+)
+from integrations.sync.models import LocationSync, SyncCursor, SyncRun, SyncSeen
 from tenants import services
 from tenants.models import Agency, AgencyDomain, AuditLogEntry, Branding, Location, Membership, User
 
@@ -166,3 +177,109 @@ class InboundEventFactory(factory.django.DjangoModelFactory):
     body = factory.LazyAttribute(
         lambda o: f'{{"type":"{o.event_type}","webhookId":"{o.event_id}"}}'.encode()
     )
+
+
+# --- mirror and sync -----------------------------------------------------------------------------
+
+
+class _MirrorFactory(factory.django.DjangoModelFactory):
+    location = factory.SubFactory(LocationFactory)
+    ghl_id = factory.Sequence(lambda n: f"GhlRecord{n:011d}")
+    ghl_updated_at = factory.LazyFunction(timezone.now)
+
+
+class MirrorContactFactory(_MirrorFactory):
+    class Meta:
+        model = MirrorContact
+
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.Sequence(lambda n: f"lead{n}@example.test")
+    source = "Website"
+    date_added = factory.LazyFunction(timezone.now)
+
+
+class MirrorUserFactory(_MirrorFactory):
+    class Meta:
+        model = MirrorUser
+
+    first_name = factory.Faker("first_name")
+    email = factory.Sequence(lambda n: f"agent{n}@example.test")
+
+
+class MirrorPipelineFactory(_MirrorFactory):
+    class Meta:
+        model = MirrorPipeline
+
+    name = "Sales"
+    stages = factory.LazyFunction(lambda: [{"id": "stage-1", "name": "New", "position": 0}])
+
+
+class MirrorOpportunityFactory(_MirrorFactory):
+    class Meta:
+        model = MirrorOpportunity
+
+    name = "Deal"
+    status = "open"
+
+
+class MirrorAppointmentFactory(_MirrorFactory):
+    class Meta:
+        model = MirrorAppointment
+
+    title = "Viewing"
+    start_time = factory.LazyFunction(timezone.now)
+
+
+class MirrorConversationFactory(_MirrorFactory):
+    class Meta:
+        model = MirrorConversation
+
+
+class MirrorMessageFactory(_MirrorFactory):
+    class Meta:
+        model = MirrorMessage
+
+    direction = "inbound"
+    message_type = "SMS"
+
+
+class MirrorTombstoneFactory(_MirrorFactory):
+    class Meta:
+        model = MirrorTombstone
+
+    kind = "contact"
+
+
+class LocationSyncFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = LocationSync
+
+    location = factory.SubFactory(LocationFactory)
+
+
+class SyncRunFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SyncRun
+
+    location = factory.SubFactory(LocationFactory)
+    kind = SyncRun.Kind.INCREMENTAL
+    status = SyncRun.Status.SUCCEEDED
+
+
+class SyncCursorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SyncCursor
+
+    location = factory.SubFactory(LocationFactory)
+    entity = "contacts"
+    mode = "incremental"
+
+
+class SyncSeenFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SyncSeen
+
+    run = factory.SubFactory(SyncRunFactory, kind=SyncRun.Kind.RECONCILE)
+    kind = "contact"
+    ghl_id = factory.Sequence(lambda n: f"Seen{n:016d}")

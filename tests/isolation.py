@@ -120,6 +120,14 @@ FOREIGN_OBJECTS: dict[str, Callable[[World], models.Model]] = {
     "integrations.ghlcalllog": lambda w: factories.GhlCallLogFactory(
         installation=factories.GhlInstallationFactory(agency=w.b.agency, location=w.b.locations[0])
     ),
+    "integrations.locationsync": lambda w: factories.LocationSyncFactory(location=w.b.locations[0]),
+    "integrations.syncrun": lambda w: factories.SyncRunFactory(location=w.b.locations[0]),
+    "integrations.inboundevent": lambda w: factories.InboundEventFactory(
+        location_id=w.b.locations[0].ghl_location_id, company_id=w.b.agency.ghl_company_id
+    ),
+    "integrations.mirrorcontact": lambda w: factories.MirrorContactFactory(
+        location=w.b.locations[0], first_name="B", last_name="Location Lead"
+    ),
 }
 
 MODEL_ROUTE = re.compile(
@@ -319,6 +327,8 @@ STAFF_OBJECTS: dict[str, Callable[[World], models.Model]] = {
         installation=factories.GhlInstallationFactory(agency=w.b.agency, location=w.b.locations[0])
     ),
     "integrations.inboundevent": lambda w: factories.InboundEventFactory(),
+    "integrations.locationsync": lambda w: factories.LocationSyncFactory(location=w.b.locations[0]),
+    "integrations.syncrun": lambda w: factories.SyncRunFactory(location=w.b.locations[0]),
     "django_celery_beat.periodictask": lambda w: PeriodicTask.objects.create(
         name="probe",
         task="saas_platform.tasks.sessions_clear_expired",

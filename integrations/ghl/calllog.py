@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -26,6 +27,9 @@ class CallRecorder:
     priority: str = ""
     flush_every: int = 1
     pending: list[GhlCallLog] = field(default_factory=list)
+    count: int = 0  # calls recorded so far (a sync run reports how many it made)
+    # A sync reads pages on one thread and writes (and flushes these records) on another.
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     # Written only by an explicit flush (after a commit, or off an event loop).
     MANUAL_FLUSH = 10**9
@@ -44,25 +48,25 @@ class CallRecorder:
 
     def __call__(self, record: Record) -> None:
         headers = record.headers
-        self.pending.append(
-            GhlCallLog(
-                agency_id=self.agency_id,
-                location_id=self.location_id,
-                installation_id=self.installation_id,
-                method=record.call.method,
-                path=record.call.path[:500],  # no query string: it can carry people's data
-                status=record.status,
-                latency_ms=record.latency_ms,
-                priority=self.priority,
-                attempt=record.attempt,
-                rate_remaining=_int(headers.get("X-RateLimit-Remaining")) if headers else None,
-                daily_remaining=(
-                    _int(headers.get("X-RateLimit-Daily-Remaining")) if headers else None
-                ),
-                error=record.error[:2000],
-            )
+        entry = GhlCallLog(
+            agency_id=self.agency_id,
+            location_id=self.location_id,
+            installation_id=self.installation_id,
+            method=record.call.method,
+            path=record.call.path[:500],  # no query string: it can carry people's data
+            status=record.status,
+            latency_ms=record.latency_ms,
+            priority=self.priority,
+            attempt=record.attempt,
+            rate_remaining=_int(headers.get("X-RateLimit-Remaining")) if headers else None,
+            daily_remaining=(_int(headers.get("X-RateLimit-Daily-Remaining")) if headers else None),
+            error=record.error[:2000],
         )
-        if len(self.pending) >= self.flush_every:
+        with self._lock:
+            self.count += 1
+            self.pending.append(entry)
+            due = len(self.pending) >= self.flush_every
+        if due:
             self.flush()
 
     @property
@@ -70,8 +74,9 @@ class CallRecorder:
         return len(self.pending) >= self.flush_every
 
     def flush(self) -> None:
-        if self.pending:
+        with self._lock:
             rows, self.pending = self.pending, []
+        if rows:
             GhlCallLog.objects.bulk_create(rows)
 
 

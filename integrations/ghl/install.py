@@ -36,6 +36,7 @@ from .governor import Priority, get_governor
 from .models import STATE_LIFETIME, GhlInstallation, GhlOAuthState, GhlToken
 from .oauth import TokenGrant, consent_url, exchange_code
 from .paging import SkipLimit, pages
+from .signals import installation_connected
 from .transport import Record, RetryPolicy, SyncDriver, Wiring, execute
 
 log = get_logger(__name__)
@@ -207,6 +208,11 @@ def installation_store(
     installation.last_error = ""
     installation.last_error_at = None
     installation.uninstalled_at = None
+    was_healthy = installation.pk is not None and (
+        GhlInstallation.objects.unscoped()
+        .filter(pk=installation.pk, status=GhlInstallation.Status.HEALTHY)
+        .exists()
+    )
     installation.save()
     token = GhlToken.objects.filter(installation=installation).first()
     generation = token.generation + 1 if token is not None else 1
@@ -220,6 +226,11 @@ def installation_store(
         },
     )
     transaction.on_commit(lambda: vault.unrevoke(installation.pk))
+    transaction.on_commit(
+        lambda: installation_connected.send(
+            GhlInstallation, installation=installation, first=not was_healthy
+        )
+    )
     vault.forget(installation.pk)
     stored: GhlInstallation = installation
     return stored

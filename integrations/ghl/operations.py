@@ -222,3 +222,43 @@ def conversation_messages(
     params: dict[str, Any] = {"limit": limit, "lastMessageId": last_message_id}
     call = Call("GET", f"/conversations/{conversation_id}/messages", V_2021_04, params=params)
     return Operation(call, _whole)
+
+
+# --- what the mirror syncs -----------------------------------------------------------------------
+
+
+def users_of_location(*, location_id: str) -> Operation[dict[str, Any]]:
+    return Operation(Call("GET", "/users/", V_2021_07, params={"locationId": location_id}), _whole)
+
+
+def pipelines(*, location_id: str) -> Operation[dict[str, Any]]:
+    params = {"locationId": location_id}
+    return Operation(Call("GET", "/opportunities/pipelines", V_2021_07, params=params), _whole)
+
+
+def opportunities_search(
+    *, location_id: str, limit: int = 100, search_after: list[Any] | None = None
+) -> Operation[dict[str, Any]]:
+    body: dict[str, Any] = {"locationId": location_id, "limit": limit}
+    if search_after:
+        body["searchAfter"] = search_after
+    call = Call("POST", "/opportunities/search", V_2021_07, json=body, idempotent=True)
+    return Operation(call, _whole)
+
+
+def calendars(*, location_id: str) -> Operation[dict[str, Any]]:
+    return Operation(
+        Call("GET", "/calendars/", V_2021_04, params={"locationId": location_id}), _whole
+    )
+
+
+def calendar_events(
+    *, location_id: str, calendar_id: str, start_ms: int, end_ms: int
+) -> Operation[dict[str, Any]]:
+    params = {
+        "locationId": location_id,
+        "calendarId": calendar_id,
+        "startTime": start_ms,
+        "endTime": end_ms,
+    }
+    return Operation(Call("GET", "/calendars/events", V_2021_04, params=params), _whole)

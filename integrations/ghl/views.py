@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
@@ -84,17 +84,18 @@ def webhook(request: HttpRequest) -> HttpResponse:
         log.error("ghl.webhook.keys_misconfigured", error=str(exc))
         return _reject("temporarily unable to verify events", 429)
     try:
-        with transaction.atomic():
-            stored = inbound_event_store(
-                source=InboundEvent.Source.GHL,
-                event_id=event.event_id,
-                event_type=event.event_type,
-                body=body,
-                company_id=event.company_id,
-                location_id=event.location_id,
-                occurred_at=event.occurred_at,
-                signature_kind=event.signature_kind,
-            )
+        # One INSERT in autocommit: durable once it returns, one round trip to the database.
+        stored = inbound_event_store(
+            source=InboundEvent.Source.GHL,
+            event_id=event.event_id,
+            event_type=event.event_type,
+            body=body,
+            company_id=event.company_id,
+            location_id=event.location_id,
+            entity_id=event.entity_id,
+            occurred_at=event.occurred_at,
+            signature_kind=event.signature_kind,
+        )
     except DatabaseError as exc:
         log.error("ghl.webhook.store_failed", event_id=event.event_id, error=str(exc))
         response = _reject("temporarily unable to store the event", 429)

@@ -51,6 +51,14 @@ class VerifiedEvent:
     def location_id(self) -> str:
         return str(self.payload.get("locationId") or "")
 
+    @property
+    def entity_id(self) -> str:
+        """The record the event is about: `id`, or the nested appointment's, or the message's."""
+        nested = self.payload.get("appointment")
+        if isinstance(nested, dict) and nested.get("id"):
+            return str(nested["id"])
+        return str(self.payload.get("id") or self.payload.get("messageId") or "")
+
 
 def _decode_signature(value: str) -> bytes:
     try:

@@ -18,6 +18,7 @@ class InboundEvent(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed (will retry)"
         DEAD = "dead", "Dead letter"
+        SUPERSEDED = "superseded", "Superseded by a newer event"
 
     source = models.CharField(max_length=20, choices=Source.choices)
     event_id = models.CharField(max_length=128)
@@ -25,6 +26,9 @@ class InboundEvent(models.Model):
     # Routing keys copied out of the payload so the admin can filter without parsing JSON.
     company_id = models.CharField(max_length=64, blank=True, default="")
     location_id = models.CharField(max_length=64, blank=True, default="")
+    # The GHL record the event is about (contact, opportunity, …): newer events of the same record
+    # supersede pending older ones.
+    entity_id = models.CharField(max_length=64, blank=True, default="")
     body = models.BinaryField()  # the exact bytes that were signed
     signature_kind = models.CharField(max_length=16, blank=True, default="")
     occurred_at = models.DateTimeField(null=True, blank=True)
@@ -42,6 +46,7 @@ class InboundEvent(models.Model):
         indexes = [
             models.Index(fields=["status", "received_at"]),
             models.Index(fields=["company_id", "location_id"]),
+            models.Index(fields=["source", "location_id", "entity_id", "status"]),
         ]
 
     def __str__(self) -> str:

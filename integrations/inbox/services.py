@@ -30,19 +30,53 @@ BACKOFF = (10, 60, 300, 900, 3600)
 
 Handler = Callable[[InboundEvent, dict[str, Any]], str]
 _handlers: dict[tuple[str, str], Handler] = {}
+# Event types whose payload is the whole record: a newer one makes pending older ones moot.
+_families: dict[tuple[str, str], frozenset[str]] = {}
 
 
 class RetryLater(Exception):
     """The event cannot be handled yet (e.g. it refers to something not seen yet)."""
 
 
-def register(source: str, *event_types: str) -> Callable[[Handler], Handler]:
+class Unprocessable(Exception):
+    """The event can never be handled as it is (malformed record): a dead letter at once,
+    waiting for a person (and a replay once the cause is fixed)."""
+
+
+def register(
+    source: str, *event_types: str, coalesce: bool = False
+) -> Callable[[Handler], Handler]:
+    """Register a handler. `coalesce`: the types carry the full record, so of a burst of
+    events about one record only the newest needs applying."""
+
     def decorate(handler: Handler) -> Handler:
         for event_type in event_types:
             _handlers[(source, event_type)] = handler
+            if coalesce:
+                _families[(source, event_type)] = frozenset(event_types)
         return handler
 
     return decorate
+
+
+def _superseded(event: InboundEvent) -> bool:
+    family = _families.get((event.source, event.event_type))
+    if not family or not event.entity_id:
+        return False
+    newer = InboundEvent.objects.filter(
+        source=event.source,
+        location_id=event.location_id,
+        entity_id=event.entity_id,
+        event_type__in=family,
+        status=InboundEvent.Status.PENDING,
+    ).exclude(pk=event.pk)
+    if event.occurred_at is not None:
+        newer = newer.filter(
+            Q(occurred_at__gt=event.occurred_at) | Q(occurred_at=event.occurred_at, pk__gt=event.pk)
+        )
+    else:
+        newer = newer.filter(pk__gt=event.pk)
+    return newer.exists()
 
 
 def inbound_event_store(
@@ -53,6 +87,7 @@ def inbound_event_store(
     body: bytes,
     company_id: str = "",
     location_id: str = "",
+    entity_id: str = "",
     occurred_at: datetime | None = None,
     signature_kind: str = "",
 ) -> int | None:
@@ -62,9 +97,9 @@ def inbound_event_store(
         cursor.execute(
             """
             INSERT INTO integrations_inboundevent
-                (source, event_id, event_type, company_id, location_id, body, signature_kind,
-                 occurred_at, received_at, status, attempts, last_error)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, now(), 'pending', 0, '')
+                (source, event_id, event_type, company_id, location_id, entity_id, body,
+                 signature_kind, occurred_at, received_at, status, attempts, last_error)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, now(), 'pending', 0, '')
             ON CONFLICT (source, event_id) DO NOTHING
             RETURNING id
             """,
@@ -74,6 +109,7 @@ def inbound_event_store(
                 event_type[:64],
                 company_id[:64],
                 location_id[:64],
+                entity_id[:64],
                 body,
                 signature_kind,
                 occurred_at,
@@ -83,7 +119,9 @@ def inbound_event_store(
     if row is None:
         return None
     event_pk = int(row[0])
-    transaction.on_commit(lambda: _enqueue(event_pk))
+    from .dispatch import dispatcher
+
+    transaction.on_commit(lambda: dispatcher.submit(event_pk))
     return event_pk
 
 
@@ -121,6 +159,13 @@ def inbound_event_process(*, event_pk: int, replay: bool = False) -> str | None:
     if event is None:
         return None
     handler = _handlers.get((event.source, event.event_type))
+    if not replay and _superseded(event):
+        InboundEvent.objects.filter(pk=event.pk).update(
+            status=InboundEvent.Status.SUPERSEDED,
+            last_error="a newer event about the same record is queued",
+            processed_at=timezone.now(),
+        )
+        return str(InboundEvent.Status.SUPERSEDED)
     try:
         if handler is None:
             outcome, status = f"no handler for {event.event_type}", InboundEvent.Status.SUCCEEDED
@@ -129,11 +174,8 @@ def inbound_event_process(*, event_pk: int, replay: bool = False) -> str | None:
             status = InboundEvent.Status.SUCCEEDED
     except Exception as exc:
         retry_later = isinstance(exc, RetryLater)
-        status = (
-            InboundEvent.Status.DEAD
-            if event.attempts >= MAX_ATTEMPTS
-            else InboundEvent.Status.FAILED
-        )
+        give_up = isinstance(exc, Unprocessable) or event.attempts >= MAX_ATTEMPTS
+        status = InboundEvent.Status.DEAD if give_up else InboundEvent.Status.FAILED
         outcome = f"{type(exc).__name__}: {exc}"
         log_method = log.info if retry_later else log.warning
         log_method("inbox.event_failed", event_id=event.pk, type=event.event_type, error=outcome)
@@ -168,3 +210,16 @@ def inbound_events_sweep(*, now: datetime | None = None) -> int:
 def inbound_event_replay(*, event_pk: int) -> str | None:
     """Run a dead (or processed) event again — handlers are idempotent."""
     return inbound_event_process(event_pk=event_pk, replay=True)
+
+
+def inbound_events_prune(*, now: datetime | None = None) -> int:
+    """Forget processed events after the retention period (their bodies hold people's data);
+    failed and dead ones stay until someone has looked at them."""
+    from django.conf import settings
+
+    cutoff = (now or timezone.now()) - timedelta(days=settings.INBOX_RETENTION_DAYS)
+    deleted, _ = InboundEvent.objects.filter(
+        status__in=[InboundEvent.Status.SUCCEEDED, InboundEvent.Status.SUPERSEDED],
+        received_at__lt=cutoff,
+    ).delete()
+    return deleted

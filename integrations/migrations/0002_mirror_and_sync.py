@@ -8,233 +8,491 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('integrations', '0001_initial'),
-        ('tenants', '0001_initial'),
+        ("integrations", "0001_initial"),
+        ("tenants", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='LocationSync',
+            name="LocationSync",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('enabled', models.BooleanField(default=True)),
-                ('interval_minutes', models.PositiveIntegerField(default=15, help_text='How often the incremental sync runs.')),
-                ('last_backfill_at', models.DateTimeField(blank=True, null=True)),
-                ('last_incremental_at', models.DateTimeField(blank=True, null=True)),
-                ('last_reconcile_at', models.DateTimeField(blank=True, null=True)),
-                ('location', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='ghl_sync', to='tenants.location')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("enabled", models.BooleanField(default=True)),
+                (
+                    "interval_minutes",
+                    models.PositiveIntegerField(
+                        default=15, help_text="How often the incremental sync runs."
+                    ),
+                ),
+                ("last_backfill_at", models.DateTimeField(blank=True, null=True)),
+                ("last_incremental_at", models.DateTimeField(blank=True, null=True)),
+                ("last_reconcile_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "location",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="ghl_sync",
+                        to="tenants.location",
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='MirrorAppointment',
+            name="MirrorAppointment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ghl_id', models.CharField(max_length=64, verbose_name='GHL id')),
-                ('ghl_updated_at', models.DateTimeField(blank=True, null=True)),
-                ('synced_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('calendar_ghl_id', models.CharField(blank=True, default='', max_length=64)),
-                ('contact_ghl_id', models.CharField(blank=True, default='', max_length=64)),
-                ('assigned_user_ghl_id', models.CharField(blank=True, default='', max_length=64)),
-                ('title', models.CharField(blank=True, default='', max_length=300)),
-                ('status', models.CharField(blank=True, default='', max_length=20)),
-                ('start_time', models.DateTimeField(blank=True, null=True)),
-                ('end_time', models.DateTimeField(blank=True, null=True)),
-                ('ghl_created_at', models.DateTimeField(blank=True, null=True)),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenants.location')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("ghl_id", models.CharField(max_length=64, verbose_name="GHL id")),
+                ("ghl_updated_at", models.DateTimeField(blank=True, null=True)),
+                ("synced_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("calendar_ghl_id", models.CharField(blank=True, default="", max_length=64)),
+                ("contact_ghl_id", models.CharField(blank=True, default="", max_length=64)),
+                ("assigned_user_ghl_id", models.CharField(blank=True, default="", max_length=64)),
+                ("title", models.CharField(blank=True, default="", max_length=300)),
+                ("status", models.CharField(blank=True, default="", max_length=20)),
+                ("start_time", models.DateTimeField(blank=True, null=True)),
+                ("end_time", models.DateTimeField(blank=True, null=True)),
+                ("ghl_created_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="tenants.location",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['location', 'start_time'], name='integration_locatio_bf472b_idx'), models.Index(fields=['location', 'contact_ghl_id'], name='integration_locatio_a2f1d5_idx')],
-                'constraints': [models.UniqueConstraint(fields=('location', 'ghl_id'), name='appointment_unique_per_location')],
+                "indexes": [
+                    models.Index(
+                        fields=["location", "start_time"], name="integration_locatio_bf472b_idx"
+                    ),
+                    models.Index(
+                        fields=["location", "contact_ghl_id"], name="integration_locatio_a2f1d5_idx"
+                    ),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("location", "ghl_id"), name="appointment_unique_per_location"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='MirrorContact',
+            name="MirrorContact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ghl_id', models.CharField(max_length=64, verbose_name='GHL id')),
-                ('ghl_updated_at', models.DateTimeField(blank=True, null=True)),
-                ('synced_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('first_name', models.CharField(blank=True, default='', max_length=200)),
-                ('last_name', models.CharField(blank=True, default='', max_length=200)),
-                ('email', models.CharField(blank=True, default='', max_length=320)),
-                ('phone', models.CharField(blank=True, default='', max_length=50)),
-                ('company_name', models.CharField(blank=True, default='', max_length=200)),
-                ('source', models.CharField(blank=True, default='', max_length=200)),
-                ('contact_type', models.CharField(blank=True, default='', max_length=50)),
-                ('assigned_to', models.CharField(blank=True, default='', max_length=64, verbose_name='assigned GHL user')),
-                ('address1', models.CharField(blank=True, default='', max_length=300)),
-                ('city', models.CharField(blank=True, default='', max_length=120)),
-                ('state', models.CharField(blank=True, default='', max_length=120)),
-                ('postal_code', models.CharField(blank=True, default='', max_length=30)),
-                ('country', models.CharField(blank=True, default='', max_length=2)),
-                ('timezone', models.CharField(blank=True, default='', max_length=64)),
-                ('dnd', models.BooleanField(default=False)),
-                ('tags', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=200), blank=True, default=list, size=None)),
-                ('custom_fields', models.JSONField(blank=True, default=dict)),
-                ('date_added', models.DateTimeField(blank=True, null=True)),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenants.location')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("ghl_id", models.CharField(max_length=64, verbose_name="GHL id")),
+                ("ghl_updated_at", models.DateTimeField(blank=True, null=True)),
+                ("synced_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("first_name", models.CharField(blank=True, default="", max_length=200)),
+                ("last_name", models.CharField(blank=True, default="", max_length=200)),
+                ("email", models.CharField(blank=True, default="", max_length=320)),
+                ("phone", models.CharField(blank=True, default="", max_length=50)),
+                ("company_name", models.CharField(blank=True, default="", max_length=200)),
+                ("source", models.CharField(blank=True, default="", max_length=200)),
+                ("contact_type", models.CharField(blank=True, default="", max_length=50)),
+                (
+                    "assigned_to",
+                    models.CharField(
+                        blank=True, default="", max_length=64, verbose_name="assigned GHL user"
+                    ),
+                ),
+                ("address1", models.CharField(blank=True, default="", max_length=300)),
+                ("city", models.CharField(blank=True, default="", max_length=120)),
+                ("state", models.CharField(blank=True, default="", max_length=120)),
+                ("postal_code", models.CharField(blank=True, default="", max_length=30)),
+                ("country", models.CharField(blank=True, default="", max_length=2)),
+                ("timezone", models.CharField(blank=True, default="", max_length=64)),
+                ("dnd", models.BooleanField(default=False)),
+                (
+                    "tags",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=200),
+                        blank=True,
+                        default=list,
+                        size=None,
+                    ),
+                ),
+                ("custom_fields", models.JSONField(blank=True, default=dict)),
+                ("date_added", models.DateTimeField(blank=True, null=True)),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="tenants.location",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['location', 'date_added'], name='integration_locatio_acd4fe_idx'), models.Index(fields=['location', 'email'], name='integration_locatio_0d9573_idx'), models.Index(fields=['location', 'ghl_updated_at'], name='integration_locatio_1a97c3_idx'), django.contrib.postgres.indexes.GinIndex(fields=['tags'], name='mirror_contact_tags')],
-                'constraints': [models.UniqueConstraint(fields=('location', 'ghl_id'), name='contact_unique_per_location')],
+                "indexes": [
+                    models.Index(
+                        fields=["location", "date_added"], name="integration_locatio_acd4fe_idx"
+                    ),
+                    models.Index(
+                        fields=["location", "email"], name="integration_locatio_0d9573_idx"
+                    ),
+                    models.Index(
+                        fields=["location", "ghl_updated_at"], name="integration_locatio_1a97c3_idx"
+                    ),
+                    django.contrib.postgres.indexes.GinIndex(
+                        fields=["tags"], name="mirror_contact_tags"
+                    ),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("location", "ghl_id"), name="contact_unique_per_location"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='MirrorConversation',
+            name="MirrorConversation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ghl_id', models.CharField(max_length=64, verbose_name='GHL id')),
-                ('ghl_updated_at', models.DateTimeField(blank=True, null=True)),
-                ('synced_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('contact_ghl_id', models.CharField(blank=True, default='', max_length=64)),
-                ('last_message_type', models.CharField(blank=True, default='', max_length=40)),
-                ('last_message_at', models.DateTimeField(blank=True, null=True)),
-                ('unread_count', models.PositiveIntegerField(default=0)),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenants.location')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("ghl_id", models.CharField(max_length=64, verbose_name="GHL id")),
+                ("ghl_updated_at", models.DateTimeField(blank=True, null=True)),
+                ("synced_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("contact_ghl_id", models.CharField(blank=True, default="", max_length=64)),
+                ("last_message_type", models.CharField(blank=True, default="", max_length=40)),
+                ("last_message_at", models.DateTimeField(blank=True, null=True)),
+                ("unread_count", models.PositiveIntegerField(default=0)),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="tenants.location",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['location', 'contact_ghl_id'], name='integration_locatio_01cb18_idx')],
-                'constraints': [models.UniqueConstraint(fields=('location', 'ghl_id'), name='conversation_unique_per_location')],
+                "indexes": [
+                    models.Index(
+                        fields=["location", "contact_ghl_id"], name="integration_locatio_01cb18_idx"
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("location", "ghl_id"), name="conversation_unique_per_location"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='MirrorMessage',
+            name="MirrorMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ghl_id', models.CharField(max_length=64, verbose_name='GHL id')),
-                ('ghl_updated_at', models.DateTimeField(blank=True, null=True)),
-                ('synced_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('conversation_ghl_id', models.CharField(blank=True, default='', max_length=64)),
-                ('contact_ghl_id', models.CharField(blank=True, default='', max_length=64)),
-                ('message_type', models.CharField(blank=True, default='', max_length=40)),
-                ('direction', models.CharField(blank=True, default='', max_length=10)),
-                ('status', models.CharField(blank=True, default='', max_length=30)),
-                ('user_ghl_id', models.CharField(blank=True, default='', max_length=64)),
-                ('date_added', models.DateTimeField(blank=True, null=True)),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenants.location')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("ghl_id", models.CharField(max_length=64, verbose_name="GHL id")),
+                ("ghl_updated_at", models.DateTimeField(blank=True, null=True)),
+                ("synced_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("conversation_ghl_id", models.CharField(blank=True, default="", max_length=64)),
+                ("contact_ghl_id", models.CharField(blank=True, default="", max_length=64)),
+                ("message_type", models.CharField(blank=True, default="", max_length=40)),
+                ("direction", models.CharField(blank=True, default="", max_length=10)),
+                ("status", models.CharField(blank=True, default="", max_length=30)),
+                ("user_ghl_id", models.CharField(blank=True, default="", max_length=64)),
+                ("date_added", models.DateTimeField(blank=True, null=True)),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="tenants.location",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['location', 'contact_ghl_id', 'date_added'], name='integration_locatio_27a770_idx')],
-                'constraints': [models.UniqueConstraint(fields=('location', 'ghl_id'), name='message_unique_per_location')],
+                "indexes": [
+                    models.Index(
+                        fields=["location", "contact_ghl_id", "date_added"],
+                        name="integration_locatio_27a770_idx",
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("location", "ghl_id"), name="message_unique_per_location"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='MirrorOpportunity',
+            name="MirrorOpportunity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ghl_id', models.CharField(max_length=64, verbose_name='GHL id')),
-                ('ghl_updated_at', models.DateTimeField(blank=True, null=True)),
-                ('synced_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('name', models.CharField(blank=True, default='', max_length=300)),
-                ('contact_ghl_id', models.CharField(blank=True, default='', max_length=64)),
-                ('pipeline_ghl_id', models.CharField(blank=True, default='', max_length=64)),
-                ('stage_ghl_id', models.CharField(blank=True, default='', max_length=64)),
-                ('status', models.CharField(blank=True, default='', max_length=20)),
-                ('monetary_value', models.DecimalField(decimal_places=2, default=0, max_digits=14)),
-                ('assigned_to', models.CharField(blank=True, default='', max_length=64)),
-                ('source', models.CharField(blank=True, default='', max_length=200)),
-                ('ghl_created_at', models.DateTimeField(blank=True, null=True)),
-                ('last_status_change_at', models.DateTimeField(blank=True, null=True)),
-                ('last_stage_change_at', models.DateTimeField(blank=True, null=True)),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenants.location')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("ghl_id", models.CharField(max_length=64, verbose_name="GHL id")),
+                ("ghl_updated_at", models.DateTimeField(blank=True, null=True)),
+                ("synced_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("name", models.CharField(blank=True, default="", max_length=300)),
+                ("contact_ghl_id", models.CharField(blank=True, default="", max_length=64)),
+                ("pipeline_ghl_id", models.CharField(blank=True, default="", max_length=64)),
+                ("stage_ghl_id", models.CharField(blank=True, default="", max_length=64)),
+                ("status", models.CharField(blank=True, default="", max_length=20)),
+                ("monetary_value", models.DecimalField(decimal_places=2, default=0, max_digits=14)),
+                ("assigned_to", models.CharField(blank=True, default="", max_length=64)),
+                ("source", models.CharField(blank=True, default="", max_length=200)),
+                ("ghl_created_at", models.DateTimeField(blank=True, null=True)),
+                ("last_status_change_at", models.DateTimeField(blank=True, null=True)),
+                ("last_stage_change_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="tenants.location",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['location', 'pipeline_ghl_id', 'stage_ghl_id'], name='integration_locatio_ea722f_idx'), models.Index(fields=['location', 'contact_ghl_id'], name='integration_locatio_f41b83_idx'), models.Index(fields=['location', 'status', 'ghl_created_at'], name='integration_locatio_817f40_idx')],
-                'constraints': [models.UniqueConstraint(fields=('location', 'ghl_id'), name='opportunity_unique_per_location')],
+                "indexes": [
+                    models.Index(
+                        fields=["location", "pipeline_ghl_id", "stage_ghl_id"],
+                        name="integration_locatio_ea722f_idx",
+                    ),
+                    models.Index(
+                        fields=["location", "contact_ghl_id"], name="integration_locatio_f41b83_idx"
+                    ),
+                    models.Index(
+                        fields=["location", "status", "ghl_created_at"],
+                        name="integration_locatio_817f40_idx",
+                    ),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("location", "ghl_id"), name="opportunity_unique_per_location"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='MirrorPipeline',
+            name="MirrorPipeline",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ghl_id', models.CharField(max_length=64, verbose_name='GHL id')),
-                ('ghl_updated_at', models.DateTimeField(blank=True, null=True)),
-                ('synced_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('name', models.CharField(max_length=200)),
-                ('stages', models.JSONField(blank=True, default=list)),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenants.location')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("ghl_id", models.CharField(max_length=64, verbose_name="GHL id")),
+                ("ghl_updated_at", models.DateTimeField(blank=True, null=True)),
+                ("synced_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("name", models.CharField(max_length=200)),
+                ("stages", models.JSONField(blank=True, default=list)),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="tenants.location",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('location', 'ghl_id'), name='pipeline_unique_per_location')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("location", "ghl_id"), name="pipeline_unique_per_location"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='MirrorTombstone',
+            name="MirrorTombstone",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ghl_id', models.CharField(max_length=64, verbose_name='GHL id')),
-                ('ghl_updated_at', models.DateTimeField(blank=True, null=True)),
-                ('synced_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('kind', models.CharField(max_length=20)),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenants.location')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("ghl_id", models.CharField(max_length=64, verbose_name="GHL id")),
+                ("ghl_updated_at", models.DateTimeField(blank=True, null=True)),
+                ("synced_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("kind", models.CharField(max_length=20)),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="tenants.location",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('location', 'kind', 'ghl_id'), name='tombstone_unique_per_location')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("location", "kind", "ghl_id"), name="tombstone_unique_per_location"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='MirrorUser',
+            name="MirrorUser",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ghl_id', models.CharField(max_length=64, verbose_name='GHL id')),
-                ('ghl_updated_at', models.DateTimeField(blank=True, null=True)),
-                ('synced_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('first_name', models.CharField(blank=True, default='', max_length=200)),
-                ('last_name', models.CharField(blank=True, default='', max_length=200)),
-                ('email', models.CharField(blank=True, default='', max_length=320)),
-                ('phone', models.CharField(blank=True, default='', max_length=50)),
-                ('role', models.CharField(blank=True, default='', max_length=50)),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenants.location')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("ghl_id", models.CharField(max_length=64, verbose_name="GHL id")),
+                ("ghl_updated_at", models.DateTimeField(blank=True, null=True)),
+                ("synced_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("first_name", models.CharField(blank=True, default="", max_length=200)),
+                ("last_name", models.CharField(blank=True, default="", max_length=200)),
+                ("email", models.CharField(blank=True, default="", max_length=320)),
+                ("phone", models.CharField(blank=True, default="", max_length=50)),
+                ("role", models.CharField(blank=True, default="", max_length=50)),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="tenants.location",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('location', 'ghl_id'), name='user_unique_per_location')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("location", "ghl_id"), name="user_unique_per_location"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SyncCursor',
+            name="SyncCursor",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('entity', models.CharField(max_length=30)),
-                ('mode', models.CharField(max_length=20)),
-                ('cursor', models.JSONField(blank=True, default=dict)),
-                ('watermark', models.DateTimeField(blank=True, null=True)),
-                ('done', models.BooleanField(default=False)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenants.location')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("entity", models.CharField(max_length=30)),
+                ("mode", models.CharField(max_length=20)),
+                ("cursor", models.JSONField(blank=True, default=dict)),
+                ("watermark", models.DateTimeField(blank=True, null=True)),
+                ("done", models.BooleanField(default=False)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="tenants.location",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('location', 'entity', 'mode'), name='one_cursor_per_entity_and_mode')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("location", "entity", "mode"), name="one_cursor_per_entity_and_mode"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SyncRun',
+            name="SyncRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('kind', models.CharField(choices=[('backfill', 'Full backfill'), ('incremental', 'Incremental'), ('reconcile', 'Reconciliation')], max_length=20)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], default='queued', max_length=20)),
-                ('entity', models.CharField(blank=True, default='', help_text='Current entity.', max_length=30)),
-                ('pages', models.PositiveIntegerField(default=0)),
-                ('rows', models.PositiveIntegerField(default=0)),
-                ('total_estimate', models.PositiveIntegerField(blank=True, null=True)),
-                ('requests', models.PositiveIntegerField(default=0, help_text='GHL calls made.')),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('error', models.TextField(blank=True, default='')),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sync_runs', to='tenants.location')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("backfill", "Full backfill"),
+                            ("incremental", "Incremental"),
+                            ("reconcile", "Reconciliation"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="queued",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "entity",
+                    models.CharField(
+                        blank=True, default="", help_text="Current entity.", max_length=30
+                    ),
+                ),
+                ("pages", models.PositiveIntegerField(default=0)),
+                ("rows", models.PositiveIntegerField(default=0)),
+                ("total_estimate", models.PositiveIntegerField(blank=True, null=True)),
+                ("requests", models.PositiveIntegerField(default=0, help_text="GHL calls made.")),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("error", models.TextField(blank=True, default="")),
+                ("details", models.JSONField(blank=True, default=dict)),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sync_runs",
+                        to="tenants.location",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['location', '-created_at'], name='integration_locatio_5d00ea_idx')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(
+                        fields=["location", "-created_at"], name="integration_locatio_5d00ea_idx"
+                    )
+                ],
             },
         ),
     ]

@@ -15,17 +15,8 @@ from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.utils import timezone
 
-from saas_platform.kernel.scoping import ScopedManager, ScopedQuerySet, TenantOwnedModel
-from tenants.models import Agency, Location
-
-
-class LocationOwnedQuerySet(ScopedQuerySet[models.Model]):
-    def for_location(self, location: Location) -> LocationOwnedQuerySet:
-        return self.filter(location=location)
-
-    def for_agency(self, agency: Agency) -> LocationOwnedQuerySet:
-        return self.filter(location__agency=agency)
-
+from saas_platform.kernel.scoping import ScopedManager, TenantOwnedModel
+from tenants.models import Location, LocationOwnedQuerySet
 
 LocationOwnedManager = ScopedManager.from_queryset(LocationOwnedQuerySet)
 
@@ -48,7 +39,9 @@ class MirrorRecord(TenantOwnedModel):
 
 
 def _unique(name: str) -> models.UniqueConstraint:
-    return models.UniqueConstraint(fields=["location", "ghl_id"], name=f"{name}_unique_per_location")
+    return models.UniqueConstraint(
+        fields=["location", "ghl_id"], name=f"{name}_unique_per_location"
+    )
 
 
 class MirrorContact(MirrorRecord):

@@ -7,10 +7,11 @@ from typing import ClassVar
 from django.db import models
 from django.utils import timezone
 
-from integrations.mirror.models import LocationOwnedManager
 from saas_platform.kernel.models import TimeStampedModel
-from saas_platform.kernel.scoping import TenantOwnedModel
-from tenants.models import Location
+from saas_platform.kernel.scoping import ScopedManager, TenantOwnedModel
+from tenants.models import Location, LocationOwnedQuerySet
+
+LocationOwnedManager = ScopedManager.from_queryset(LocationOwnedQuerySet)
 
 
 class LocationSync(TimeStampedModel, TenantOwnedModel):
@@ -106,3 +107,20 @@ class SyncRun(TimeStampedModel, TenantOwnedModel):
         if not self.total_estimate:
             return None
         return min(99, int(100 * self.rows / self.total_estimate))
+
+
+class SyncSeen(models.Model):
+    """Ids a reconciliation has read so far (committed with each page, so a restart keeps them);
+    whatever the mirror holds beyond them at the end was deleted in GHL. Cleared with the run."""
+
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20)
+    ghl_id = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "kind", "ghl_id"], name="seen_once_per_run")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.ghl_id}"

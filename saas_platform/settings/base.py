@@ -94,6 +94,8 @@ TEMPLATES = [
 DATABASES = {"default": env.db_url("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Parameters travel apart from the SQL (bytes in binary): no quoting of webhook bodies in Python.
+DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL")
@@ -191,6 +193,8 @@ GHL_REDIRECT_URI = env.str(
     "GHL_REDIRECT_URI", default="http://localhost:8000/integrations/ghl/oauth/callback"
 )
 GHL_CALL_LOG_RETENTION_DAYS = env.int("GHL_CALL_LOG_RETENTION_DAYS", default=14)
+# Processed webhook bodies are kept this long (for replay), then deleted.
+INBOX_RETENTION_DAYS = env.int("INBOX_RETENTION_DAYS", default=14)
 # The rate governor (integrations/ghl/governor.py, docs/ghl-governor.md): GHL's limits per app and
 # location (or company), read as a strict sliding window, shared by every process through Redis.
 GHL_RATE_BURST_LIMIT = env.int("GHL_RATE_BURST_LIMIT", default=100)

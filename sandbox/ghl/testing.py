@@ -117,8 +117,11 @@ class StandInControl:
             self._call("GET", "/counters", params={"resource": resource} if resource else None)
         )
 
-    def requests(self, resource: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        params: dict[str, Any] = {"limit": limit}
+    def requests(
+        self, resource: str | None = None, limit: int = 100, since: int = 0
+    ) -> list[dict[str, Any]]:
+        """The request log (oldest first); `since`: only entries after that sequence number."""
+        params: dict[str, Any] = {"limit": limit, "since": since}
         if resource:
             params["resource"] = resource
         return list(self._call("GET", "/requests", params=params))

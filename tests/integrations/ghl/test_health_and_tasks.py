@@ -138,3 +138,15 @@ def test_the_daily_reconcile_heals_a_location_left_pending(
         assert tasks.ghl_companies_reconcile() == 1
     stuck.refresh_from_db()
     assert stuck.status == "healthy" and GhlToken.objects.filter(installation=stuck).exists()
+
+
+def test_processed_inbox_rows_are_pruned_but_failures_are_kept() -> None:
+    old = timezone.now() - timedelta(days=30)
+    done = factories.InboundEventFactory(status="succeeded")
+    dead = factories.InboundEventFactory(status="dead")
+    fresh = factories.InboundEventFactory(status="succeeded")
+    from integrations.inbox.models import InboundEvent
+
+    InboundEvent.objects.filter(pk__in=[done.pk, dead.pk]).update(received_at=old)
+    assert tasks.inbound_events_prune() == 1
+    assert set(InboundEvent.objects.values_list("pk", flat=True)) == {dead.pk, fresh.pk}

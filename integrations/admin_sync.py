@@ -1,0 +1,194 @@
+"""Admin screens of the mirror and its sync: per-location settings and "sync now", run history with
+live progress, and the mirrored contacts (with erasure)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db import models
+from django.http import HttpRequest, HttpResponse
+from django.utils.html import format_html
+
+from saas_platform.kernel.errors import ApplicationError
+from tenants.admin.scoping import (
+    AgencyRelatedFilter,
+    AgencyScopedAdmin,
+    ReadOnlyAdminMixin,
+    StaffAdminMixin,
+)
+from tenants.request import actor
+
+from .privacy import contact_erase
+from .sync.engine import sync_run_start
+from .sync.models import LocationSync, SyncRun
+
+REFRESH_SECONDS = 3
+
+
+class LocationSyncForm(forms.ModelForm[LocationSync]):
+    interval_minutes = forms.IntegerField(
+        min_value=5,
+        max_value=1440,
+        help_text="Between 5 minutes and a day.",
+    )
+
+    class Meta:
+        model = LocationSync
+        fields = ("enabled", "interval_minutes")
+
+
+class LocationSyncAdmin(AgencyScopedAdmin):
+    agency_path = "location__agency"
+    form = LocationSyncForm
+    list_display = [
+        "location",
+        "enabled",
+        "interval_minutes",
+        "last_backfill_at",
+        "last_incremental_at",
+        "last_reconcile_at",
+    ]
+    list_filter = ["enabled"]
+    list_select_related = ["location"]
+    readonly_fields = ["location", "last_backfill_at", "last_incremental_at", "last_reconcile_at"]
+    fields = ["location", "enabled", "interval_minutes", *readonly_fields[1:]]
+    actions = ["sync_now", "full_resync", "reconcile_now"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # created when a location is connected
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def _start(self, request: HttpRequest, queryset: models.QuerySet[Any], kind: str) -> None:
+        runs = [sync_run_start(location=sync.location, kind=kind) for sync in queryset]
+        self.message_user(
+            request,
+            f"{len(runs)} sync run(s) queued; follow them under Sync runs.",
+            messages.SUCCESS,
+        )
+
+    @admin.action(description="Sync now (changes since the last pass)")
+    def sync_now(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
+        self._start(request, queryset, SyncRun.Kind.INCREMENTAL)
+
+    @admin.action(description="Full resync (read everything again)")
+    def full_resync(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
+        self._start(request, queryset, SyncRun.Kind.BACKFILL)
+
+    @admin.action(description="Reconcile (find what webhooks missed)")
+    def reconcile_now(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
+        self._start(request, queryset, SyncRun.Kind.RECONCILE)
+
+
+class SyncRunAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
+    agency_path = "location__agency"
+    list_display = [
+        "created_at",
+        "location",
+        "kind",
+        "status",
+        "progress",
+        "rows",
+        "pages",
+        "requests",
+        "finished_at",
+        "error",
+    ]
+    list_filter = ["status", "kind", ("location", AgencyRelatedFilter)]
+    list_select_related = ["location"]
+    fields = readonly_fields = (
+        "location",
+        "kind",
+        "status",
+        "entity",
+        "progress",
+        "rows",
+        "pages",
+        "requests",
+        "total_estimate",
+        "started_at",
+        "finished_at",
+        "error",
+        "details",
+    )
+
+    @admin.display(description="Progress")
+    def progress(self, obj: SyncRun) -> str:
+        percent = obj.percent
+        if percent is None:
+            return f"{obj.rows:,} records" if obj.status == SyncRun.Status.RUNNING else "—"
+        return format_html(
+            '<progress max="100" value="{}" aria-label="{}%">{}%</progress> {}%',
+            percent,
+            percent,
+            percent,
+            percent,
+        )
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        active = self.get_queryset(request).filter(
+            status__in=[SyncRun.Status.QUEUED, SyncRun.Status.RUNNING]
+        )
+        context = {
+            **(extra_context or {}),
+            "refresh_seconds": REFRESH_SECONDS if active.exists() else None,
+        }
+        return super().changelist_view(request, context)
+
+
+class MirrorContactAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
+    agency_path = "location__agency"
+    list_display = ["__str__", "email", "phone", "location", "source", "date_added"]
+    list_filter = [("location", AgencyRelatedFilter), "source"]
+    search_fields = ["first_name", "last_name", "email", "phone", "ghl_id"]
+    list_select_related = ["location"]
+    show_full_result_count = False
+    actions = ["erase"]
+    fields = readonly_fields = (
+        "location",
+        "ghl_id",
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "company_name",
+        "source",
+        "assigned_to",
+        "tags",
+        "custom_fields",
+        "date_added",
+        "ghl_updated_at",
+        "synced_at",
+    )
+
+    @admin.action(description="Erase the selected people everywhere (GHL and our copies)")
+    def erase(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
+        erased, refused = 0, []
+        for contact in queryset.select_related("location"):
+            try:
+                contact_erase(
+                    location=contact.location,
+                    ghl_contact_id=contact.ghl_id,
+                    acting_user=actor(request),
+                )
+                erased += 1
+            except ApplicationError as error:
+                refused.append(f"{contact.ghl_id}: {error.message}")
+        if erased:
+            self.message_user(request, f"Erased {erased} contact(s).", messages.SUCCESS)
+        for line in refused:
+            self.message_user(request, line, messages.ERROR)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class StaffSyncRunAdmin(StaffAdminMixin, SyncRunAdmin):
+    list_filter = ["status", "kind"]
+
+
+class StaffLocationSyncAdmin(StaffAdminMixin, LocationSyncAdmin):
+    pass

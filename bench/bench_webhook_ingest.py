@@ -1,18 +1,19 @@
 """Method: the GHL webhook endpoint (`POST /integrations/ghl/webhooks` on the platform host) under
 gunicorn with production settings — 4 workers x 2 threads (gthread), keep-alive, as B0 — on a
 scratch database made and migrated for the run (dropped after) and a scratch Redis database as the
-Celery broker (flushed after; no worker runs, so every accepted event's task stays queued, as it
-would while workers lag). The bench makes its own Ed25519 key pair, gives the endpoint the public
-key (`GHL_WEBHOOK_ED25519_KEYS`, inline PEM) and signs, before the clock starts, one distinct
-compact-JSON event per request (~400 bytes, a ContactCreate-shaped payload with its own
+Celery broker and cache (flushed after; no worker runs, so the drains asked for stay queued, as
+they would while workers lag). The bench makes its own Ed25519 key pair, gives the endpoint the
+public key (`GHL_WEBHOOK_ED25519_KEYS`, inline PEM) and signs, before the clock starts, one
+distinct compact-JSON event per request (~400 bytes, a ContactCreate-shaped payload with its own
 `webhookId`), so every request is a new event: signature check, JSON parse, `INSERT … ON CONFLICT`
-and commit, then the task pushed to Redis. bench.loadgen drives it on loopback with 8 keep-alive
-connections after a 2 s warm-up (warm-up events are separate ones), in rounds that alternate
-with the bare view (`/healthz`) on the same server: 4 rounds of 2 s each, so the machine's noise
-falls on both alike. P7 = webhook requests/s against that interleaved bare view ("B0-same");
-P7-p99 = the 99th-percentile latency of the webhook rounds. B0 of the run is in the notes.
-The run is refused unless every answer is a 200, no event was sent twice, and the scratch inbox
-holds exactly one row per answer (so every 200 was a stored event, none a duplicate)."""
+and commit, then the process's dispatch thread woken (it asks for a drain through Redis).
+bench.loadgen drives it on loopback with 8 keep-alive connections after a 2 s warm-up (warm-up
+events are separate ones), in rounds that alternate with the bare view (`/healthz`) on the same
+server: 4 rounds of 2 s each, so the machine's noise falls on both alike. P7 = webhook requests/s
+against that interleaved bare view ("B0-same"); P7-p99 = the 99th-percentile latency of the webhook
+rounds. B0 of the run is in the notes. The run is refused unless every answer is a 200, no event
+was sent twice, and the scratch inbox holds exactly one row per answer (so every 200 was a stored
+event, none a duplicate)."""
 
 from __future__ import annotations
 
@@ -182,6 +183,7 @@ def run(ctx: BenchContext) -> list[Figure]:
         env = production_env(
             DATABASE_URL=database_url,
             CELERY_BROKER_URL=broker_url,
+            REDIS_URL=broker_url,
             GHL_CLIENT_ID=CLIENT_ID,
             GHL_CLIENT_SECRET="bench-only-client-secret",  # noqa: S106 — not a secret
             GHL_WEBHOOK_ED25519_KEYS=_public_pem(key),

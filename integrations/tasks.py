@@ -27,11 +27,9 @@ def inbound_event_process(event_pk: int) -> str | None:
 
 
 @shared_task
-def inbound_events_process(event_pks: list[int]) -> int:
-    """Events that arrived together, published in one message (see inbox.dispatch)."""
-    for event_pk in event_pks:
-        inbox.inbound_event_process(event_pk=event_pk)
-    return len(event_pks)
+def inbound_events_drain() -> int:
+    """Every pending event, whoever stored it (see inbox.dispatch)."""
+    return inbox.inbound_events_drain()
 
 
 @shared_task

@@ -16,7 +16,7 @@ CELERY_TASK_ROUTES = {
     "tenants.tasks.*": {"queue": "default"},
     "saas_platform.tasks.*": {"queue": "maintenance"},
     "integrations.tasks.inbound_event_process": {"queue": "webhooks"},
-    "integrations.tasks.inbound_events_process": {"queue": "webhooks"},
+    "integrations.tasks.inbound_events_drain": {"queue": "webhooks"},
     "integrations.tasks.sync_run_execute": {"queue": "sync"},
     "integrations.tasks.ghl_location_install": {"queue": "interactive"},
     "integrations.tasks.ghl_company_locations_sync": {"queue": "default"},

@@ -7,13 +7,13 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
-from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from integrations.inbox.models import InboundEvent
 from integrations.inbox.services import inbound_event_store
 from saas_platform.kernel.errors import ApplicationError
 from saas_platform.kernel.logging import get_logger
+from saas_platform.kernel.machine import machine_endpoint
 from tenants import selectors as tenant_selectors
 from tenants.admin.scoping import can_change
 from tenants.request import actor
@@ -24,6 +24,8 @@ from .webhooks import WebhookRejected, verify
 log = get_logger(__name__)
 
 INSTALLATIONS_ADMIN = "/admin/integrations/ghlinstallation/"
+# The webhook's answers, made once (every delivery gets one of them).
+ACCEPTED, DUPLICATE = b'{"status":"accepted"}', b'{"status":"duplicate"}'
 
 
 @require_GET
@@ -60,7 +62,7 @@ def _reject(reason: str, status: int) -> JsonResponse:
     return JsonResponse({"error": reason}, status=status)
 
 
-@csrf_exempt
+@machine_endpoint
 @require_POST
 def webhook(request: HttpRequest) -> HttpResponse:
     """GHL's webhook endpoint. 2xx only once the event is stored durably; 429 when it cannot be
@@ -101,4 +103,4 @@ def webhook(request: HttpRequest) -> HttpResponse:
         response = _reject("temporarily unable to store the event", 429)
         response["Retry-After"] = "60"
         return response
-    return JsonResponse({"status": "accepted" if stored else "duplicate"})
+    return HttpResponse(ACCEPTED if stored else DUPLICATE, content_type="application/json")

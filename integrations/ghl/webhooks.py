@@ -93,14 +93,17 @@ def verify_signature(body: bytes, headers: Mapping[str, str]) -> str:
     raise WebhookRejected("unsigned delivery")
 
 
-def _depth(value: Any, level: int = 0) -> int:
-    if level > MAX_DEPTH:
-        return level
-    if isinstance(value, dict):
-        return max((_depth(v, level + 1) for v in value.values()), default=level + 1)
-    if isinstance(value, list):
-        return max((_depth(v, level + 1) for v in value), default=level + 1)
-    return level
+def _too_deep(payload: dict[str, Any]) -> bool:
+    """Whether containers nest deeper than MAX_DEPTH (only containers are visited: a webhook's
+    scalars are most of it, and this runs on every delivery)."""
+    stack: list[tuple[Any, int]] = [(payload, 1)]
+    while stack:
+        value, level = stack.pop()
+        if level > MAX_DEPTH:
+            return True
+        children = value.values() if isinstance(value, dict) else value
+        stack.extend((c, level + 1) for c in children if isinstance(c, dict | list))
+    return False
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -122,7 +125,7 @@ def verify(body: bytes, headers: Mapping[str, str]) -> VerifiedEvent:
         payload = json.loads(body)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise WebhookRejected("body is not JSON", status=400) from exc
-    if not isinstance(payload, dict) or _depth(payload) > MAX_DEPTH:
+    if not isinstance(payload, dict) or _too_deep(payload):
         raise WebhookRejected("payload is not a flat JSON object", status=400)
     event_type, event_id = payload.get("type"), payload.get("webhookId")
     if not isinstance(event_type, str) or not event_type:

@@ -1,43 +1,72 @@
 """Handing stored events to the workers without making GHL wait for it.
 
-Publishing a Celery message costs more than everything else the webhook endpoint does, so the
-endpoint only notes the new row's id after its commit; a background thread of the web process
-publishes the ids, several per message when events arrive together. Nothing is at risk: the row
-is already committed, and if the process dies before publishing, the periodic sweep picks the
-row up. Where tasks run eagerly (tests) the id is published at once, on the caller's thread."""
+Publishing a Celery message costs more CPU than everything else the webhook endpoint does, so
+the endpoint publishes nothing itself. After its commit it only wakes this process's dispatch
+thread, which asks for a *drain*: one task that claims every pending row, whoever stored it.
+While a drain is asked for and not yet started (a flag in Redis, cleared by the drain as it
+starts), nobody asks again, so a burst of thousands of events costs a handful of messages.
+
+Nothing is at risk: the rows are committed before anyone is woken, a drain clears the flag
+before it looks for rows (so a row committed after that look finds the flag clear and asks for
+the next drain), the flag expires should its drain be lost, and the periodic sweep asks for a
+drain when pending rows grow old. Where tasks run eagerly (tests) the event is processed at
+once, on the caller's thread."""
 
 from __future__ import annotations
 
 import atexit
 import os
-import queue
 import threading
 import time
 
 from django.conf import settings
+from django.core.cache import cache
 
 from saas_platform.kernel.logging import get_logger
 
 log = get_logger(__name__)
 
-BATCH = 100
-# How long the first id of a batch waits for company: under load one message carries many ids
-# (a publish costs ~1.5 ms of CPU, more than the rest of a webhook); idle, an event waits 20 ms.
+DRAIN_FLAG = "inbox:drain-requested"
+# A drain asked for and lost (broker restart) blocks the next request only this long.
+DRAIN_FLAG_SECONDS = 10
+# How long a wake-up waits for company: under load one check of the flag covers many events;
+# idle, an event waits this long before its drain is asked for.
 LINGER_SECONDS = 0.02
+
+
+def drain_request(*, force: bool = False) -> bool:
+    """Publish a drain unless one is already waiting to start; True when one was published."""
+    from integrations.tasks import inbound_events_drain
+
+    try:
+        if not cache.add(DRAIN_FLAG, 1, timeout=DRAIN_FLAG_SECONDS) and not force:
+            return False
+        inbound_events_drain.apply_async()
+    except Exception as exc:  # Redis or the broker down: the rows wait for the sweep
+        log.error("inbox.drain_request_failed", error=str(exc))
+        return False
+    return True
+
+
+def drain_started() -> None:
+    """Called by a drain before it looks for rows: the next commit asks for a new drain."""
+    cache.delete(DRAIN_FLAG)
 
 
 class Dispatcher:
     def __init__(self) -> None:
-        self._ids: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self._wake = threading.Event()
         self._pid: int | None = None
         self._guard = threading.Lock()
 
     def submit(self, event_pk: int) -> None:
         if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
-            self._publish([event_pk])
+            from integrations.tasks import inbound_event_process
+
+            inbound_event_process.apply_async((event_pk,))
             return
         self._ensure_thread()
-        self._ids.put(event_pk)
+        self._wake.set()
 
     def _ensure_thread(self) -> None:
         # A forked process (gunicorn, Celery) inherits no running thread: start one per pid.
@@ -45,48 +74,24 @@ class Dispatcher:
             return
         with self._guard:
             if self._pid != os.getpid():
-                self._ids = queue.SimpleQueue()
+                self._wake = threading.Event()
                 threading.Thread(target=self._run, name="inbox-dispatch", daemon=True).start()
                 self._pid = os.getpid()
 
-    def _take(self, first: int, linger: float = 0.0) -> list[int]:
-        batch = [first]
-        deadline = time.monotonic() + linger
-        while len(batch) < BATCH:
-            try:
-                remaining = deadline - time.monotonic()
-                if remaining > 0:
-                    batch.append(self._ids.get(timeout=remaining))
-                else:
-                    batch.append(self._ids.get_nowait())
-            except queue.Empty:
-                break
-        return batch
-
     def _run(self) -> None:
+        wake = self._wake
         while True:
-            self._publish(self._take(self._ids.get(), LINGER_SECONDS))
+            wake.wait()
+            # Sleep rather than wait on each event: under load the thread wakes once per linger,
+            # not once per request (each wake-up costs the request threads the GIL).
+            time.sleep(LINGER_SECONDS)
+            wake.clear()
+            drain_request()
 
     def flush(self) -> None:
-        """Publish whatever is waiting (at exit)."""
-        while True:
-            try:
-                first = self._ids.get_nowait()
-            except queue.Empty:
-                return
-            self._publish(self._take(first))
-
-    @staticmethod
-    def _publish(batch: list[int]) -> None:
-        from integrations.tasks import inbound_event_process, inbound_events_process
-
-        try:
-            if len(batch) == 1:
-                inbound_event_process.apply_async((batch[0],))
-            else:
-                inbound_events_process.apply_async((batch,))
-        except Exception as exc:  # broker down: the rows are stored; the sweep enqueues them
-            log.error("inbox.dispatch_failed", events=len(batch), error=str(exc))
+        """At exit: ask for the drain a wake-up was still lingering for."""
+        if self._pid == os.getpid() and self._wake.is_set():
+            drain_request()
 
 
 dispatcher = Dispatcher()

@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -27,6 +27,9 @@ LOST_ENQUEUE_AFTER = timedelta(minutes=2)
 ABANDONED_AFTER = timedelta(minutes=15)
 # Retry n waits BACKOFF[n-1] seconds (the last value repeats).
 BACKOFF = (10, 60, 300, 900, 3600)
+# A drain claims this many rows per transaction, and hands over to a new drain after LIMIT.
+DRAIN_BATCH = 100
+DRAIN_LIMIT = 5000
 
 Handler = Callable[[InboundEvent, dict[str, Any]], str]
 _handlers: dict[tuple[str, str], Handler] = {}
@@ -68,7 +71,8 @@ def _superseded(event: InboundEvent) -> bool:
         location_id=event.location_id,
         entity_id=event.entity_id,
         event_type__in=family,
-        status=InboundEvent.Status.PENDING,
+        # Processing too: a drain claims a burst together, and the newest of it will be applied.
+        status__in=[InboundEvent.Status.PENDING, InboundEvent.Status.PROCESSING],
     ).exclude(pk=event.pk)
     if event.occurred_at is not None:
         newer = newer.filter(
@@ -77,6 +81,38 @@ def _superseded(event: InboundEvent) -> bool:
     else:
         newer = newer.filter(pk__gt=event.pk)
     return newer.exists()
+
+
+_STORE_SQL = """
+    INSERT INTO integrations_inboundevent
+        (source, event_id, event_type, company_id, location_id, entity_id, body,
+         signature_kind, occurred_at, received_at, status, attempts, last_error)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, now(), 'pending', 0, '')
+    ON CONFLICT (source, event_id) DO NOTHING
+    RETURNING id
+"""
+
+
+def _insert_once(params: list[Any]) -> tuple[int] | None:
+    """Run the inbox INSERT: the one statement on the webhook's hot path, so it goes to the
+    driver directly (a prepared statement, none of the cursor wrapping) and skips the health-check
+    ping Django makes on a reused connection's first query (a round trip per request). Should the
+    kept-alive connection turn out dead, the INSERT is retried once on a new connection — safe,
+    as ON CONFLICT makes it idempotent. Inside a transaction nothing is retried."""
+    try:
+        return _execute_store(params)
+    except (OperationalError, InterfaceError):
+        if not connection.get_autocommit():
+            raise
+        connection.close()
+        return _execute_store(params)
+
+
+def _execute_store(params: list[Any]) -> tuple[int] | None:
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        row = connection.connection.execute(_STORE_SQL, params, prepare=True).fetchone()
+    return cast(tuple[int] | None, row)
 
 
 def inbound_event_store(
@@ -93,35 +129,27 @@ def inbound_event_store(
 ) -> int | None:
     """Store one delivery; returns the new row's id, or None for a duplicate. Raises a database
     error when the row cannot be stored (the caller answers so the sender retries)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            INSERT INTO integrations_inboundevent
-                (source, event_id, event_type, company_id, location_id, entity_id, body,
-                 signature_kind, occurred_at, received_at, status, attempts, last_error)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, now(), 'pending', 0, '')
-            ON CONFLICT (source, event_id) DO NOTHING
-            RETURNING id
-            """,
-            [
-                source,
-                event_id,
-                event_type[:64],
-                company_id[:64],
-                location_id[:64],
-                entity_id[:64],
-                body,
-                signature_kind,
-                occurred_at,
-            ],
-        )
-        row = cursor.fetchone()
+    params = [
+        source,
+        event_id,
+        event_type[:64],
+        company_id[:64],
+        location_id[:64],
+        entity_id[:64],
+        body,
+        signature_kind,
+        occurred_at,
+    ]
+    row = _insert_once(params)
     if row is None:
         return None
     event_pk = int(row[0])
     from .dispatch import dispatcher
 
-    transaction.on_commit(lambda: dispatcher.submit(event_pk))
+    if connection.in_atomic_block:
+        transaction.on_commit(lambda: dispatcher.submit(event_pk))
+    else:  # autocommit: the row is committed already
+        dispatcher.submit(event_pk)
     return event_pk
 
 
@@ -158,6 +186,48 @@ def inbound_event_process(*, event_pk: int, replay: bool = False) -> str | None:
     event = _claim(event_pk, replay=replay)
     if event is None:
         return None
+    return _run(event, replay=replay)
+
+
+def _claim_pending(limit: int) -> list[InboundEvent]:
+    """Claim up to `limit` pending events, oldest first, that no other drain holds."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE integrations_inboundevent
+               SET status = 'processing', attempts = attempts + 1, processed_at = now()
+             WHERE id IN (SELECT id FROM integrations_inboundevent
+                           WHERE status = 'pending'
+                           ORDER BY received_at
+                           LIMIT %s
+                             FOR UPDATE SKIP LOCKED)
+            RETURNING id
+            """,
+            [limit],
+        )
+        claimed = [row[0] for row in cursor.fetchall()]
+    return list(InboundEvent.objects.filter(pk__in=claimed).order_by("received_at", "pk"))
+
+
+def inbound_events_drain(*, limit: int = DRAIN_LIMIT, batch: int = DRAIN_BATCH) -> int:
+    """Process pending events until none are left (or `limit` were taken: then another drain
+    is asked for, so a backlog is shared between workers). Returns how many were processed."""
+    from .dispatch import drain_request, drain_started
+
+    drain_started()
+    done = 0
+    while done < limit:
+        claimed = _claim_pending(min(batch, limit - done))
+        if not claimed:
+            return done
+        for event in claimed:
+            _run(event, replay=False)
+        done += len(claimed)
+    drain_request(force=True)
+    return done
+
+
+def _run(event: InboundEvent, *, replay: bool) -> str:
     handler = _handlers.get((event.source, event.event_type))
     if not replay and _superseded(event):
         InboundEvent.objects.filter(pk=event.pk).update(
@@ -190,21 +260,29 @@ def inbound_event_process(*, event_pk: int, replay: bool = False) -> str | None:
 
 
 def inbound_events_sweep(*, now: datetime | None = None) -> int:
-    """Re-enqueue what fell through: pending events whose enqueue was lost, failed events whose
-    retry was lost, and attempts abandoned by a killed worker."""
+    """Hand over again what fell through: pending events no drain took (a drain is asked for),
+    failed events whose retry was lost, and attempts abandoned by a killed worker. Returns how
+    many events that concerned."""
     now = now or timezone.now()
     Status = InboundEvent.Status
     InboundEvent.objects.filter(
         status=Status.PROCESSING, processed_at__lt=now - ABANDONED_AFTER
     ).update(status=Status.FAILED, last_error="abandoned by its worker")
-    stuck = InboundEvent.objects.filter(
-        Q(status=Status.PENDING, received_at__lt=now - LOST_ENQUEUE_AFTER)
-        | Q(status=Status.FAILED, processed_at__lt=now - timedelta(seconds=max(BACKOFF) * 2))
+    from .dispatch import drain_request
+
+    pending = InboundEvent.objects.filter(
+        status=Status.PENDING, received_at__lt=now - LOST_ENQUEUE_AFTER
+    ).count()
+    if pending:
+        drain_request(force=True)
+    lost_retries = list(
+        InboundEvent.objects.filter(
+            status=Status.FAILED, processed_at__lt=now - timedelta(seconds=max(BACKOFF) * 2)
+        ).values_list("pk", flat=True)[:1000]
     )
-    ids = list(stuck.values_list("pk", flat=True)[:1000])
-    for event_pk in ids:
+    for event_pk in lost_retries:
         _enqueue(event_pk)
-    return len(ids)
+    return pending + len(lost_retries)
 
 
 def inbound_event_replay(*, event_pk: int) -> str | None:

@@ -59,6 +59,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "tenants.middleware.TenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Signed server-to-server POSTs (webhooks) skip the browser middleware below.
+    "saas_platform.kernel.machine.MachineEndpointMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 import pytest
 from django.db import connection
 from django.test import Client
@@ -132,3 +133,33 @@ def test_when_the_database_cannot_store_the_answer_is_429(signer: Signer) -> Non
         )
     response = post(body, signer.headers(body))
     assert response.status_code == 429 and response["Retry-After"] == "60"
+
+
+@pytest.mark.parametrize(("depth", "status"), [(31, 200), (32, 400), (60, 400)])
+def test_nesting_is_limited_at_32_levels_with_the_object_itself(
+    signer: Signer, depth: int, status: int
+) -> None:
+    # The event object is level 1; `depth` more arrays inside it.
+    head = compact(event("ContactCreate"))[:-1] + b',"deep":'
+    body = head + b"[" * depth + b"]" * depth + b"}"
+    assert post(body, signer.headers(body)).status_code == status
+    assert InboundEvent.objects.count() == (1 if status == 200 else 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_kept_alive_connection_that_died_is_replaced_without_losing_the_event(
+    signer: Signer,
+) -> None:
+    first = compact(event("ContactCreate"))
+    assert post(first, signer.headers(first)).status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (backend,) = cursor.fetchone()
+    # The server drops the connection between two requests (a restart, an idle timeout).
+    dsn, password = connection.connection.info.dsn, connection.settings_dict["PASSWORD"] or None
+    with psycopg.connect(dsn, password=password, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [backend])
+    second = compact(event("ContactCreate"))
+    response = post(second, signer.headers(second))
+    assert (response.status_code, response.json()) == (200, {"status": "accepted"})
+    assert InboundEvent.objects.count() == 2

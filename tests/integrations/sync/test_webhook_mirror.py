@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from integrations.inbox.models import InboundEvent
-from integrations.inbox.services import inbound_event_process
+from integrations.inbox.services import inbound_event_process, inbound_events_drain
 from integrations.mirror.models import (
     MirrorAppointment,
     MirrorContact,
@@ -104,6 +104,29 @@ def test_a_burst_about_one_contact_is_coalesced(
     assert outcomes == ["superseded"] * 4 + ["succeeded"]
     target.refresh_from_db()
     assert target.last_name == "Version 4"
+
+
+def test_a_drain_takes_the_whole_backlog_in_order_and_still_coalesces(
+    dubai: Location, ghl: StandIn, django_capture_on_commit_callbacks: Any
+) -> None:
+    contacts = list(MirrorContact.objects.for_location(dubai).order_by("ghl_id")[:2])
+    for contact in contacts:
+        for n in range(3):
+            api(ghl, "PUT", f"/contacts/{contact.ghl_id}", json={"lastName": f"V{n}"})
+    for delivery in ghl.wait_for_webhooks(6, type="ContactUpdate")[-6:]:
+        forward(delivery, django_capture_on_commit_callbacks, process=False)
+    # Two claims (4 rows, then 2) take all six; only the newest of each contact is applied.
+    assert inbound_events_drain(batch=4) == 6
+    statuses = list(
+        InboundEvent.objects.filter(event_type="ContactUpdate")
+        .order_by("received_at", "id")
+        .values_list("status", "attempts")
+    )
+    assert sorted(statuses) == [("succeeded", 1)] * 2 + [("superseded", 1)] * 4
+    for contact in contacts:
+        contact.refresh_from_db()
+        assert contact.last_name == "V2"
+    assert inbound_events_drain() == 0  # nothing pending: nothing claimed twice
 
 
 def test_a_deleted_contact_stays_deleted(

@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.db import models
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.html import format_html
 
 from saas_platform.kernel.errors import ApplicationError
@@ -20,7 +20,7 @@ from tenants.admin.scoping import (
 )
 from tenants.request import actor
 
-from .privacy import contact_erase
+from .privacy import contact_erase, contact_export
 from .sync.engine import sync_run_start
 from .sync.models import LocationSync, SyncRun
 
@@ -146,7 +146,7 @@ class MirrorContactAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
     search_fields = ["first_name", "last_name", "email", "phone", "ghl_id"]
     list_select_related = ["location"]
     show_full_result_count = False
-    actions = ["erase"]
+    actions = ["export", "erase"]
     fields = readonly_fields = (
         "location",
         "ghl_id",
@@ -164,7 +164,18 @@ class MirrorContactAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
         "synced_at",
     )
 
-    @admin.action(description="Erase the selected people everywhere (GHL and our copies)")
+    @admin.action(description="Export everything we hold about the person (JSON)")
+    def export(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> HttpResponse | None:
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one person to export.", messages.ERROR)
+            return None
+        contact = queryset.select_related("location").get()
+        data = contact_export(location=contact.location, ghl_contact_id=contact.ghl_id)
+        response = JsonResponse(data, json_dumps_params={"indent": 2, "ensure_ascii": False})
+        response["Content-Disposition"] = f'attachment; filename="contact-{contact.ghl_id}.json"'
+        return response
+
+    @admin.action(description="Erase the selected people everywhere (GHL, our copies, syncs)")
     def erase(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         erased, refused = 0, []
         for contact in queryset.select_related("location"):

@@ -7,5 +7,6 @@ class IntegrationsConfig(AppConfig):
 
     def ready(self) -> None:
         # Inbox handlers and signal receivers register themselves on import.
+        from integrations.connectors import receivers as connector_receivers  # noqa: F401
         from integrations.ghl import handlers  # noqa: F401
         from integrations.sync import receivers, webhooks  # noqa: F401

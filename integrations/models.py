@@ -1,5 +1,12 @@
 """Models of the integrations app, defined next to the code that uses them."""
 
+from integrations.connectors.models import (
+    ExternalConnection,
+    ExternalLink,
+    ExternalSyncRun,
+    FieldOverwrite,
+    SyncConflict,
+)
 from integrations.ghl.models import GhlCallLog, GhlInstallation, GhlOAuthState, GhlToken
 from integrations.inbox.models import InboundEvent
 from integrations.mirror.models import (
@@ -15,6 +22,10 @@ from integrations.mirror.models import (
 from integrations.sync.models import LocationSync, SyncCursor, SyncRun
 
 __all__ = [
+    "ExternalConnection",
+    "ExternalLink",
+    "ExternalSyncRun",
+    "FieldOverwrite",
     "GhlCallLog",
     "GhlInstallation",
     "GhlOAuthState",
@@ -29,6 +40,7 @@ __all__ = [
     "MirrorPipeline",
     "MirrorTombstone",
     "MirrorUser",
+    "SyncConflict",
     "SyncCursor",
     "SyncRun",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import connection, transaction
 from django.dispatch import Signal
@@ -92,3 +93,53 @@ def contact_erase(
             },
         )
     return report
+
+
+def contact_export(*, location: Location, ghl_contact_id: str) -> dict[str, Any]:
+    """Everything we hold about one person of a location, as JSON-ready data (a subject access
+    request): the mirrored contact and what is linked to it, and what the connections hold."""
+    from django.forms.models import model_to_dict
+
+    from integrations.connectors.models import ExternalLink, FieldOverwrite, SyncConflict
+    from integrations.mirror.models import (
+        MirrorAppointment,
+        MirrorContact,
+        MirrorConversation,
+        MirrorMessage,
+        MirrorOpportunity,
+    )
+
+    contact = MirrorContact.objects.for_location(location).filter(ghl_id=ghl_contact_id).first()
+    if contact is None:
+        raise ApplicationError("We hold no contact with this id for this location.")
+
+    def rows(model: Any, **filters: Any) -> list[dict[str, Any]]:
+        found = model.objects.for_location(location).filter(**filters)
+        return [_plain(model_to_dict(row, exclude=["location"])) for row in found]
+
+    links = ExternalLink.objects.for_location(location).filter(ghl_id=ghl_contact_id)
+    return {
+        "exported_at": timezone.now().isoformat(),
+        "location": {"name": location.name, "ghl_location_id": location.ghl_location_id},
+        "contact": _plain(model_to_dict(contact, exclude=["location"])),
+        "opportunities": rows(MirrorOpportunity, contact_ghl_id=ghl_contact_id),
+        "appointments": rows(MirrorAppointment, contact_ghl_id=ghl_contact_id),
+        "conversations": rows(MirrorConversation, contact_ghl_id=ghl_contact_id),
+        "messages": rows(MirrorMessage, contact_ghl_id=ghl_contact_id),
+        "connected_systems": [
+            {
+                "connection": link.connection.name,
+                "kind": link.connection.kind,
+                "row": link.external_key,
+                "values": link.snapshot,
+            }
+            for link in links.select_related("connection")
+        ],
+        "values_written_by_syncs": rows(FieldOverwrite, ghl_id=ghl_contact_id),
+        "open_conflicts": rows(SyncConflict, link__ghl_id=ghl_contact_id, status="open"),
+    }
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    """Dates as ISO text, so the export is plain JSON."""
+    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in row.items()}

@@ -9,6 +9,8 @@ from django.conf import settings
 
 from saas_platform.kernel.logging import get_logger
 
+from .connectors import engine as connectors_engine
+from .connectors import services as connectors
 from .ghl import install, vault
 from .ghl.calllog import call_log_prune
 from .ghl.errors import GhlError, GhlRateLimited, GhlServerError, GhlTimeout
@@ -131,3 +133,18 @@ def sync_due_locations() -> int:
 def sync_reconcile_all() -> int:
     """Nightly: a reconciliation of every connected location, spread over the night."""
     return sync_schedule.reconcile_all_start()
+
+
+@shared_task
+def external_connections_due() -> int:
+    """Queue a run of every connection whose time has come (beat, every minute)."""
+    due = connectors.connections_due_claim()
+    for connection_pk in due:
+        external_connection_run.delay(connection_pk)
+    return len(due)
+
+
+@shared_task
+def external_connection_run(connection_pk: int, trigger: str = "schedule") -> str | None:
+    run = connectors_engine.connection_run(connection_pk=connection_pk, trigger=trigger)
+    return None if run is None else str(run.status)

@@ -12,7 +12,13 @@ from django.http import HttpRequest
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
 from integrations import admin as integrations_admin
-from integrations import admin_sync
+from integrations import admin_connectors, admin_sync
+from integrations.connectors.models import (
+    ExternalConnection,
+    ExternalSyncRun,
+    FieldOverwrite,
+    SyncConflict,
+)
 from integrations.ghl.models import GhlCallLog, GhlInstallation
 from integrations.inbox.models import InboundEvent
 from integrations.mirror.models import MirrorContact
@@ -71,6 +77,10 @@ agency_site.register(LocationSync, admin_sync.LocationSyncAdmin)
 agency_site.register(SyncRun, admin_sync.SyncRunAdmin)
 agency_site.register(MirrorContact, admin_sync.MirrorContactAdmin)
 agency_site.register(InboundEvent, integrations_admin.AgencyInboxAdmin)
+agency_site.register(ExternalConnection, admin_connectors.ExternalConnectionAdmin)
+agency_site.register(ExternalSyncRun, admin_connectors.ExternalSyncRunAdmin)
+agency_site.register(SyncConflict, admin_connectors.SyncConflictAdmin)
+agency_site.register(FieldOverwrite, admin_connectors.FieldOverwriteAdmin)
 
 staff_site.register(Agency, staff_admin.StaffAgencyAdmin)
 staff_site.register(Location, staff_admin.StaffLocationAdmin)
@@ -83,6 +93,8 @@ staff_site.register(GhlCallLog, integrations_admin.StaffCallLogAdmin)
 staff_site.register(InboundEvent, integrations_admin.InboxAdmin)
 staff_site.register(LocationSync, admin_sync.StaffLocationSyncAdmin)
 staff_site.register(SyncRun, admin_sync.StaffSyncRunAdmin)
+staff_site.register(ExternalConnection, admin_connectors.StaffExternalConnectionAdmin)
+staff_site.register(ExternalSyncRun, admin_connectors.StaffExternalSyncRunAdmin)
 
 
 class _StaffOnly(StaffAdminMixin, admin.ModelAdmin[Any]):

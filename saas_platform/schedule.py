@@ -18,6 +18,7 @@ CELERY_TASK_ROUTES = {
     "integrations.tasks.inbound_event_process": {"queue": "webhooks"},
     "integrations.tasks.inbound_events_drain": {"queue": "webhooks"},
     "integrations.tasks.sync_run_execute": {"queue": "sync"},
+    "integrations.tasks.external_connection_run": {"queue": "sync"},
     "integrations.tasks.ghl_location_install": {"queue": "interactive"},
     "integrations.tasks.ghl_company_locations_sync": {"queue": "default"},
     "integrations.tasks.ghl_reconnect_link_send": {"queue": "default"},
@@ -32,6 +33,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "sync-due-locations": {
         "task": "integrations.tasks.sync_due_locations",
+        "schedule": crontab(minute="*"),
+    },
+    "external-connections-due": {
+        "task": "integrations.tasks.external_connections_due",
         "schedule": crontab(minute="*"),
     },
     "sync-reconcile-all": {

@@ -7,6 +7,13 @@ from typing import Any
 import factory
 from django.utils import timezone
 
+from integrations.connectors.models import (
+    ExternalConnection,
+    ExternalLink,
+    ExternalSyncRun,
+    FieldOverwrite,
+    SyncConflict,
+)
 from integrations.ghl.models import GhlCallLog, GhlInstallation, GhlOAuthState, GhlToken
 from integrations.inbox.models import InboundEvent
 from integrations.mirror.models import (
@@ -283,3 +290,60 @@ class SyncSeenFactory(factory.django.DjangoModelFactory):
     run = factory.SubFactory(SyncRunFactory, kind=SyncRun.Kind.RECONCILE)
     kind = "contact"
     ghl_id = factory.Sequence(lambda n: f"Seen{n:016d}")
+
+
+class ExternalConnectionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ExternalConnection
+
+    location = factory.SubFactory(LocationFactory)
+    name = factory.Sequence(lambda n: f"Leads sheet {n}")
+    kind = "https"
+    config = factory.LazyFunction(lambda: {"push_url": "https://93.184.215.14/hook"})
+    mapping = factory.LazyFunction(lambda: [{"ghl": "email", "external": "email"}])
+
+
+class ExternalLinkFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ExternalLink
+
+    connection = factory.SubFactory(ExternalConnectionFactory)
+    location = factory.SelfAttribute("connection.location")
+    ghl_id = factory.Sequence(lambda n: f"Contact{n:012d}")
+    external_key = factory.Sequence(lambda n: f"row-{n}")
+
+
+class ExternalSyncRunFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ExternalSyncRun
+
+    connection = factory.SubFactory(ExternalConnectionFactory)
+    location = factory.SelfAttribute("connection.location")
+    status = ExternalSyncRun.Status.SUCCEEDED
+
+
+class SyncConflictFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SyncConflict
+
+    link = factory.SubFactory(ExternalLinkFactory)
+    connection = factory.SelfAttribute("link.connection")
+    location = factory.SelfAttribute("link.location")
+    field = "phone"
+    ghl_value = "+15555550100"
+    external_value = "+15555550199"
+
+
+class FieldOverwriteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FieldOverwrite
+
+    connection = factory.SubFactory(ExternalConnectionFactory)
+    location = factory.SelfAttribute("connection.location")
+    ghl_id = factory.Sequence(lambda n: f"Contact{n:012d}")
+    external_key = factory.Sequence(lambda n: f"row-{n}")
+    field = "first_name"
+    old = "Ada"
+    new = "Grace"
+    side = FieldOverwrite.Side.EXTERNAL
+    reason = "changed in GHL"

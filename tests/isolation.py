@@ -128,6 +128,20 @@ FOREIGN_OBJECTS: dict[str, Callable[[World], models.Model]] = {
     "integrations.mirrorcontact": lambda w: factories.MirrorContactFactory(
         location=w.b.locations[0], first_name="B", last_name="Location Lead"
     ),
+    "integrations.externalconnection": lambda w: factories.ExternalConnectionFactory(
+        location=w.b.locations[0]
+    ),
+    "integrations.externalsyncrun": lambda w: factories.ExternalSyncRunFactory(
+        connection=factories.ExternalConnectionFactory(location=w.b.locations[0])
+    ),
+    "integrations.syncconflict": lambda w: factories.SyncConflictFactory(
+        link=factories.ExternalLinkFactory(
+            connection=factories.ExternalConnectionFactory(location=w.b.locations[0])
+        )
+    ),
+    "integrations.fieldoverwrite": lambda w: factories.FieldOverwriteFactory(
+        connection=factories.ExternalConnectionFactory(location=w.b.locations[0])
+    ),
 }
 
 MODEL_ROUTE = re.compile(
@@ -329,6 +343,12 @@ STAFF_OBJECTS: dict[str, Callable[[World], models.Model]] = {
     "integrations.inboundevent": lambda w: factories.InboundEventFactory(),
     "integrations.locationsync": lambda w: factories.LocationSyncFactory(location=w.b.locations[0]),
     "integrations.syncrun": lambda w: factories.SyncRunFactory(location=w.b.locations[0]),
+    "integrations.externalconnection": lambda w: factories.ExternalConnectionFactory(
+        location=w.b.locations[0]
+    ),
+    "integrations.externalsyncrun": lambda w: factories.ExternalSyncRunFactory(
+        connection=factories.ExternalConnectionFactory(location=w.b.locations[0])
+    ),
     "django_celery_beat.periodictask": lambda w: PeriodicTask.objects.create(
         name="probe",
         task="saas_platform.tasks.sessions_clear_expired",

@@ -207,6 +207,20 @@ GHL_RATE_INTERACTIVE_RESERVE = env.int("GHL_RATE_INTERACTIVE_RESERVE", default=1
 GHL_DAILY_BULK_RESERVE = env.float("GHL_DAILY_BULK_RESERVE", default=0.1)
 GHL_RATE_KEY_PREFIX = env.str("GHL_RATE_KEY_PREFIX", default="ghl:rl")
 
+# --- connectors (Sheets, Airtable, SQL, HTTPS) ---------------------------------------------------
+# Private targets the SSRF guard (integrations/connectors/ssrf.py) lets connectors reach, such as a
+# client's database on a peered network: "cidr:port" or "cidr:*". Cloud metadata stays closed.
+CONNECTOR_ALLOWED_PRIVATE_TARGETS: list[str] = env.list(
+    "CONNECTOR_ALLOWED_PRIVATE_TARGETS", default=[]
+)
+# The services' API addresses (settings, never a user's input: a key file's own `token_uri` is
+# ignored so that no pasted credential chooses where our servers send requests).
+GOOGLE_SHEETS_API_BASE = env.str("GOOGLE_SHEETS_API_BASE", default="https://sheets.googleapis.com")
+GOOGLE_OAUTH_TOKEN_URL = env.str(
+    "GOOGLE_OAUTH_TOKEN_URL", default="https://oauth2.googleapis.com/token"
+)
+AIRTABLE_API_BASE = env.str("AIRTABLE_API_BASE", default="https://api.airtable.com")
+
 # --- logging -------------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOG_JSON = env.bool("LOG_JSON", default=False)

@@ -1,5 +1,6 @@
 """Models of the integrations app, defined next to the code that uses them."""
 
+from integrations.bulk.models import BulkJob, BulkJobItem, ContactImport
 from integrations.connectors.models import (
     ExternalConnection,
     ExternalLink,
@@ -22,6 +23,9 @@ from integrations.mirror.models import (
 from integrations.sync.models import LocationSync, SyncCursor, SyncRun
 
 __all__ = [
+    "BulkJob",
+    "BulkJobItem",
+    "ContactImport",
     "ExternalConnection",
     "ExternalLink",
     "ExternalSyncRun",

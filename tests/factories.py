@@ -7,6 +7,7 @@ from typing import Any
 import factory
 from django.utils import timezone
 
+from integrations.bulk.models import BulkJob, BulkJobItem, ContactImport
 from integrations.connectors.models import (
     ExternalConnection,
     ExternalLink,
@@ -347,3 +348,29 @@ class FieldOverwriteFactory(factory.django.DjangoModelFactory):
     new = "Grace"
     side = FieldOverwrite.Side.EXTERNAL
     reason = "changed in GHL"
+
+
+class BulkJobFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BulkJob
+
+    agency = factory.SubFactory(AgencyFactory)
+    kind = BulkJob.Kind.RESYNC
+
+
+class BulkJobItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BulkJobItem
+
+    job = factory.SubFactory(BulkJobFactory)
+    agency = factory.SelfAttribute("job.agency")
+    location = factory.SubFactory(LocationFactory, agency=factory.SelfAttribute("..agency"))
+
+
+class ContactImportFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ContactImport
+
+    location = factory.SubFactory(LocationFactory)
+    file_name = "leads.csv"
+    mapping = factory.LazyFunction(lambda: {"Email": "email"})

@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.db import models
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils.html import format_html
 
 from saas_platform.kernel.errors import ApplicationError
@@ -17,7 +17,9 @@ from tenants.admin.scoping import (
     AgencyScopedAdmin,
     ReadOnlyAdminMixin,
     StaffAdminMixin,
+    agency_of,
 )
+from tenants.models import Location
 from tenants.request import actor
 
 from .privacy import contact_erase, contact_export
@@ -146,7 +148,7 @@ class MirrorContactAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
     search_fields = ["first_name", "last_name", "email", "phone", "ghl_id"]
     list_select_related = ["location"]
     show_full_result_count = False
-    actions = ["export", "erase"]
+    actions = ["export", "export_csv", "erase"]
     fields = readonly_fields = (
         "location",
         "ghl_id",
@@ -173,6 +175,24 @@ class MirrorContactAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
         data = contact_export(location=contact.location, ghl_contact_id=contact.ghl_id)
         response = JsonResponse(data, json_dumps_params={"indent": 2, "ensure_ascii": False})
         response["Content-Disposition"] = f'attachment; filename="contact-{contact.ghl_id}.json"'
+        return response
+
+    @admin.action(description="Export contacts (CSV)")
+    def export_csv(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> Any:
+        """The selected contacts (all of a location: filter by it, then "select all") as CSV."""
+        from .bulk.csv_io import contacts_csv_export, contacts_csv_filename
+
+        locations = list(queryset.order_by().values_list("location", flat=True).distinct()[:2])
+        if len(locations) != 1:
+            self.message_user(
+                request, "Export one location at a time: filter by location first.", messages.ERROR
+            )
+            return None
+        location = Location.objects.for_agency(agency_of(request)).get(pk=locations[0])
+        rows = contacts_csv_export(location=location, contacts=queryset)
+        response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
+        name = contacts_csv_filename(location=location)
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
 
     @admin.action(description="Erase the selected people everywhere (GHL, our copies, syncs)")

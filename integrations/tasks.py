@@ -148,3 +148,22 @@ def external_connections_due() -> int:
 def external_connection_run(connection_pk: int, trigger: str = "schedule") -> str | None:
     run = connectors_engine.connection_run(connection_pk=connection_pk, trigger=trigger)
     return None if run is None else str(run.status)
+
+
+@shared_task
+def contact_import_run(import_pk: int) -> str | None:
+    """Imports a queued CSV file's rows into GHL (or resumes one GHL stopped)."""
+    from .bulk.csv_io import contact_import_run as run_import
+
+    job = run_import(import_pk=import_pk)
+    return None if job is None else str(job.status)
+
+
+@shared_task(acks_late=True)
+def bulk_job_run(job_pk: int) -> str | None:
+    """Runs (or resumes) a bulk job over many locations; acknowledged only when done, so a
+    killed worker's job is delivered again and continues with the items still pending."""
+    from .bulk.services import bulk_job_run as run_job
+
+    job = run_job(job_pk=job_pk)
+    return None if job is None else str(job.status)

@@ -12,7 +12,8 @@ from django.http import HttpRequest
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
 from integrations import admin as integrations_admin
-from integrations import admin_connectors, admin_sync
+from integrations import admin_bulk, admin_connectors, admin_imports, admin_sync
+from integrations.bulk.models import BulkJob, ContactImport
 from integrations.connectors.models import (
     ExternalConnection,
     ExternalSyncRun,
@@ -66,12 +67,13 @@ class AgencyAdminSite(_NoShortcutMixin, admin.AdminSite):
 staff_site = StaffAdminSite(name="staff_admin")
 agency_site = AgencyAdminSite(name="agency_admin")
 
-agency_site.register(Location, agency_admin.AgencyLocationAdmin)
+# The Location list with the bulk actions of the integrations (tenants may not import them).
+agency_site.register(Location, admin_bulk.BulkLocationAdmin)
 agency_site.register(AgencyDomain, agency_admin.AgencyDomainAdmin)
 agency_site.register(Branding, agency_admin.AgencyBrandingAdmin)
 agency_site.register(User, agency_admin.AgencyUserAdmin)
 agency_site.register(AuditLogEntry, agency_admin.AgencyAuditLogAdmin)
-agency_site.register(GhlInstallation, integrations_admin.ConnectionHealthAdmin)
+agency_site.register(GhlInstallation, admin_bulk.LocationHealthAdmin)
 agency_site.register(GhlCallLog, integrations_admin.CallLogAdmin)
 agency_site.register(LocationSync, admin_sync.LocationSyncAdmin)
 agency_site.register(SyncRun, admin_sync.SyncRunAdmin)
@@ -81,6 +83,8 @@ agency_site.register(ExternalConnection, admin_connectors.ExternalConnectionAdmi
 agency_site.register(ExternalSyncRun, admin_connectors.ExternalSyncRunAdmin)
 agency_site.register(SyncConflict, admin_connectors.SyncConflictAdmin)
 agency_site.register(FieldOverwrite, admin_connectors.FieldOverwriteAdmin)
+agency_site.register(ContactImport, admin_imports.ContactImportAdmin)
+agency_site.register(BulkJob, admin_bulk.BulkJobAdmin)
 
 staff_site.register(Agency, staff_admin.StaffAgencyAdmin)
 staff_site.register(Location, staff_admin.StaffLocationAdmin)
@@ -95,6 +99,7 @@ staff_site.register(LocationSync, admin_sync.StaffLocationSyncAdmin)
 staff_site.register(SyncRun, admin_sync.StaffSyncRunAdmin)
 staff_site.register(ExternalConnection, admin_connectors.StaffExternalConnectionAdmin)
 staff_site.register(ExternalSyncRun, admin_connectors.StaffExternalSyncRunAdmin)
+staff_site.register(BulkJob, admin_bulk.StaffBulkJobAdmin)
 
 
 class _StaffOnly(StaffAdminMixin, admin.ModelAdmin[Any]):

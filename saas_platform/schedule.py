@@ -19,10 +19,12 @@ CELERY_TASK_ROUTES = {
     "integrations.tasks.inbound_events_drain": {"queue": "webhooks"},
     "integrations.tasks.sync_run_execute": {"queue": "sync"},
     "integrations.tasks.external_connection_run": {"queue": "sync"},
+    "integrations.tasks.contact_import_run": {"queue": "sync"},
     "integrations.tasks.ghl_location_install": {"queue": "interactive"},
     "integrations.tasks.ghl_company_locations_sync": {"queue": "default"},
     "integrations.tasks.ghl_reconnect_link_send": {"queue": "default"},
     "integrations.tasks.ghl_token_refresh": {"queue": "default"},
+    "integrations.tasks.bulk_job_run": {"queue": "default"},
     "integrations.tasks.*": {"queue": "maintenance"},
 }
 

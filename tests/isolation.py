@@ -142,10 +142,22 @@ FOREIGN_OBJECTS: dict[str, Callable[[World], models.Model]] = {
     "integrations.fieldoverwrite": lambda w: factories.FieldOverwriteFactory(
         connection=factories.ExternalConnectionFactory(location=w.b.locations[0])
     ),
+    "integrations.contactimport": lambda w: factories.ContactImportFactory(
+        location=w.b.locations[0], error_report="row,reason\n2,bad\n"
+    ),
+    "integrations.bulkjob": lambda w: (
+        factories.BulkJobItemFactory(
+            job=factories.BulkJobFactory(agency=w.b.agency), location=w.b.locations[0]
+        ).job
+    ),
 }
 
 MODEL_ROUTE = re.compile(
     r"^admin/(?P<app>\w+)/(?P<model>\w+)/(?P<rest>|add/|<path:object_id>/(history/|delete/|change/)?)$"
+)
+# A page of one object that a ModelAdmin adds in get_urls (a download, …): the same check.
+OBJECT_SUBPAGE_ROUTE = re.compile(
+    r"^admin/(?P<app>\w+)/(?P<model>\w+)/(?P<rest><path:object_id>/[\w-]+/)$"
 )
 
 
@@ -191,7 +203,7 @@ def _agency_admin_case(pattern: str) -> Check | None:
         return fixed[pattern]
     if pattern.startswith("admin/^(?P<app_label>"):
         return _admin_app_index
-    match = MODEL_ROUTE.match(pattern)
+    match = MODEL_ROUTE.match(pattern) or OBJECT_SUBPAGE_ROUTE.match(pattern)
     if match:
         return _agency_model_case(f"{match['app']}.{match['model']}", match["rest"])
     return None
@@ -348,6 +360,11 @@ STAFF_OBJECTS: dict[str, Callable[[World], models.Model]] = {
     ),
     "integrations.externalsyncrun": lambda w: factories.ExternalSyncRunFactory(
         connection=factories.ExternalConnectionFactory(location=w.b.locations[0])
+    ),
+    "integrations.bulkjob": lambda w: (
+        factories.BulkJobItemFactory(
+            job=factories.BulkJobFactory(agency=w.b.agency), location=w.b.locations[0]
+        ).job
     ),
     "django_celery_beat.periodictask": lambda w: PeriodicTask.objects.create(
         name="probe",

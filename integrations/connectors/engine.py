@@ -281,11 +281,10 @@ class ContactSync:
         for ghl_id, values in writes.to_ghl.items():
             if not self._write_ghl(ghl_id, values):
                 failed.add(ghl_id)
-        outbound = [
-            (key, values)
-            for key, values in writes.to_external.items()
-            if links_by_key(links).get(key) is None or links_by_key(links)[key].ghl_id not in failed
-        ]
+        # A row is not written when GHL refused its contact's change: the pair stays as it was,
+        # and the next run tries again.
+        refused_keys = {link.external_key for link in links.values() if link.ghl_id in failed}
+        outbound = [(k, v) for k, v in writes.to_external.items() if k not in refused_keys]
         for chunk in _chunks(outbound, self.connector.batch_size):
             self.connector.upsert(
                 [OutboundRecord(key, external_fields(self.mapping, v)) for key, v in chunk]

@@ -12,6 +12,7 @@ from django.test import Client
 
 from integrations.ghl.models import GhlInstallation
 from sandbox.ghl.testing import StandIn
+from tests.integrations.ghl.signing import Signer
 
 APEX = "DemoCompanyApex00001"
 BOLT = "DemoCompanyBolt00001"
@@ -31,6 +32,15 @@ def ghl(ghl_standin: StandIn, settings: Any) -> Iterator[StandIn]:
     settings.GHL_WEBHOOK_RSA_KEYS = [pems["rsa"]]
     settings.GHL_RATE_KEY_PREFIX = f"test-rl:{uuid.uuid4().hex}"
     yield ghl_standin
+
+
+@pytest.fixture
+def signer(settings: Any) -> Signer:
+    """A GHL webhook signer whose public keys (Ed25519 and RSA) the endpoint trusts."""
+    keys = Signer()
+    settings.GHL_WEBHOOK_ED25519_KEYS = [keys.ed_public]
+    settings.GHL_WEBHOOK_RSA_KEYS = [keys.rsa_public]
+    return keys
 
 
 Installer = Callable[..., GhlInstallation]

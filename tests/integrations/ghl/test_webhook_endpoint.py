@@ -20,14 +20,6 @@ pytestmark = pytest.mark.django_db
 URL = "/integrations/ghl/webhooks"
 
 
-@pytest.fixture
-def signer(settings: Any) -> Signer:
-    keys = Signer()
-    settings.GHL_WEBHOOK_ED25519_KEYS = [keys.ed_public]
-    settings.GHL_WEBHOOK_RSA_KEYS = [keys.rsa_public]
-    return keys
-
-
 def post(body: bytes, headers: dict[str, str], content_type: str = "application/json") -> Any:
     return Client(HTTP_HOST="localhost").post(URL, body, content_type=content_type, **headers)
 

@@ -56,14 +56,6 @@ KIND = "IntegrationTestEvent"
 # --- R1 ------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def signer(settings: Any) -> Signer:
-    keys = Signer()
-    settings.GHL_WEBHOOK_ED25519_KEYS = [keys.ed_public]
-    settings.GHL_WEBHOOK_RSA_KEYS = [keys.rsa_public]
-    return keys
-
-
 @pytest.mark.django_db
 def test_r1_hostile_deliveries_are_refused_and_nothing_is_stored_or_enqueued(
     signer: Signer, django_capture_on_commit_callbacks: Any

@@ -167,3 +167,10 @@ def bulk_job_run(job_pk: int) -> str | None:
 
     job = run_job(job_pk=job_pk)
     return None if job is None else str(job.status)
+
+
+@shared_task
+def contact_imports_stalled_sweep() -> int:
+    from .bulk.csv_import import imports_stalled_sweep
+
+    return imports_stalled_sweep()

@@ -37,6 +37,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "integrations.tasks.sync_due_locations",
         "schedule": crontab(minute="*"),
     },
+    "contact-imports-stalled": {
+        "task": "integrations.tasks.contact_imports_stalled_sweep",
+        "schedule": crontab(minute="*/5"),
+    },
     "external-connections-due": {
         "task": "integrations.tasks.external_connections_due",
         "schedule": crontab(minute="*"),

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -214,6 +215,7 @@ class _Run:
             updated=job.updated,
             failed_rows=job.failed_rows,
             error_report=Concat(F("error_report"), Value(lines)) if lines else F("error_report"),
+            updated_at=timezone.now(),  # a heartbeat: the sweep tells a live import by it
             **extra,
         )
         self.report.clear()
@@ -223,7 +225,7 @@ def _claim(import_pk: int) -> ContactImport | None:
     claimed = (
         ContactImport.objects.unscoped()
         .filter(pk=import_pk, status=Status.QUEUED)
-        .update(status=Status.RUNNING, started_at=timezone.now())
+        .update(status=Status.RUNNING, started_at=timezone.now(), updated_at=timezone.now())
     )
     if not claimed:
         return None
@@ -298,3 +300,21 @@ def import_run(*, import_pk: int) -> ContactImport | None:
     if not job.failed_rows:  # only the header: no report to offer
         ContactImport.objects.for_location(job.location).filter(pk=job.pk).update(error_report="")
     return job
+
+
+STALLED_AFTER = timedelta(minutes=15)
+
+
+def imports_stalled_sweep(*, now: datetime | None = None) -> int:
+    """Imports whose worker died (no progress for STALLED_AFTER) become failed with their
+    position kept, so a person can resume them; returns how many."""
+    cutoff = (now or timezone.now()) - STALLED_AFTER
+    return (
+        ContactImport.objects.unscoped()
+        .filter(status=Status.RUNNING, updated_at__lt=cutoff)
+        .update(
+            status=Status.FAILED,
+            error="The import stopped (its worker was restarted); resume it to finish the rows "
+            "left.",
+        )
+    )

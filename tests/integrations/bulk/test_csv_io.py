@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 from django.http import StreamingHttpResponse
 from django.test import Client
+from django.utils import timezone
 
+from integrations.bulk.csv_import import imports_stalled_sweep
 from integrations.bulk.csv_io import (
     contact_import_inspect,
     contact_import_resume,
@@ -239,6 +242,21 @@ def test_resuming_after_ghl_stopped_answering_does_not_redo_rows(
     assert in_ghl[known.email.lower()][0]["firstName"] == "R3"
     with pytest.raises(ApplicationError, match="nothing left to do"):
         contact_import_resume(contact_import=job)
+
+
+def test_an_import_whose_worker_died_becomes_resumable(world: World) -> None:
+    location = world.a.locations[0]
+    alive = factories.ContactImportFactory(location=location, status="running", done_rows=10)
+    dead = factories.ContactImportFactory(location=location, status="running", done_rows=40)
+    ContactImport.objects.for_location(location).filter(pk=dead.pk).update(
+        updated_at=timezone.now() - timedelta(minutes=16)
+    )
+    assert imports_stalled_sweep() == 1
+    alive.refresh_from_db()
+    dead.refresh_from_db()
+    assert alive.status == "running"
+    assert (dead.status, dead.done_rows) == ("failed", 40)  # the position is kept
+    assert "resume" in dead.error
 
 
 # --- bad files and the upload screens --------------------------------------------------------

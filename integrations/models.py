@@ -20,9 +20,18 @@ from integrations.mirror.models import (
     MirrorTombstone,
     MirrorUser,
 )
+from integrations.routing.models import (
+    AgentDayCount,
+    AgentProfile,
+    RoutingDecision,
+    RoutingRule,
+    RoutingRuleState,
+)
 from integrations.sync.models import LocationSync, SyncCursor, SyncRun
 
 __all__ = [
+    "AgentDayCount",
+    "AgentProfile",
     "BulkJob",
     "BulkJobItem",
     "ContactImport",
@@ -44,6 +53,9 @@ __all__ = [
     "MirrorPipeline",
     "MirrorTombstone",
     "MirrorUser",
+    "RoutingDecision",
+    "RoutingRule",
+    "RoutingRuleState",
     "SyncConflict",
     "SyncCursor",
     "SyncRun",

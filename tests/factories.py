@@ -27,6 +27,13 @@ from integrations.mirror.models import (
     MirrorTombstone,
     MirrorUser,
 )
+from integrations.routing.models import (
+    AgentDayCount,
+    AgentProfile,
+    RoutingDecision,
+    RoutingRule,
+    RoutingRuleState,
+)
 from integrations.sync.models import LocationSync, SyncCursor, SyncRun, SyncSeen
 from tenants import services
 from tenants.models import Agency, AgencyDomain, AuditLogEntry, Branding, Location, Membership, User
@@ -374,3 +381,51 @@ class ContactImportFactory(factory.django.DjangoModelFactory):
     location = factory.SubFactory(LocationFactory)
     file_name = "leads.csv"
     mapping = factory.LazyFunction(lambda: {"Email": "email"})
+
+
+# --- lead routing --------------------------------------------------------------------------------
+
+
+class AgentProfileFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AgentProfile
+
+    location = factory.SubFactory(LocationFactory)
+    ghl_user_id = factory.Sequence(lambda n: f"Agent{n:015d}")
+
+
+class RoutingRuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RoutingRule
+
+    location = factory.SubFactory(LocationFactory)
+    name = factory.Sequence(lambda n: f"Rule {n}")
+    position = factory.Sequence(lambda n: n)
+    pool = factory.LazyFunction(lambda: {"agents": []})
+
+
+class RoutingRuleStateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RoutingRuleState
+
+    rule = factory.SubFactory(RoutingRuleFactory)
+    location = factory.SelfAttribute("rule.location")
+
+
+class AgentDayCountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AgentDayCount
+
+    location = factory.SubFactory(LocationFactory)
+    agent_ghl_id = factory.Sequence(lambda n: f"Agent{n:015d}")
+    day = factory.LazyFunction(lambda: timezone.now().date())
+
+
+class RoutingDecisionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RoutingDecision
+
+    location = factory.SubFactory(LocationFactory)
+    contact_ghl_id = factory.Sequence(lambda n: f"Contact{n:013d}")
+    status = RoutingDecision.Status.UNROUTABLE
+    created_at = factory.LazyFunction(timezone.now)

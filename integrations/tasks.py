@@ -174,3 +174,14 @@ def contact_imports_stalled_sweep() -> int:
     from .bulk.csv_import import imports_stalled_sweep
 
     return imports_stalled_sweep()
+
+
+@shared_task(autoretry_for=GHL_TRANSIENT, retry_backoff=5, retry_backoff_max=300, max_retries=8)
+def routing_lead_assign(location_pk: int, contact_ghl_id: str) -> str:
+    from tenants.models import Location
+
+    from .routing.assign import lead_assign
+
+    location = Location.objects.unscoped().select_related("agency").get(pk=location_pk)
+    decision = lead_assign(location=location, contact_ghl_id=contact_ghl_id)
+    return f"{decision.status} {decision.agent_ghl_id}".strip()

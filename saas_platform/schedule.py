@@ -21,6 +21,7 @@ CELERY_TASK_ROUTES = {
     "integrations.tasks.external_connection_run": {"queue": "sync"},
     "integrations.tasks.contact_import_run": {"queue": "sync"},
     "integrations.tasks.ghl_location_install": {"queue": "interactive"},
+    "integrations.tasks.routing_lead_assign": {"queue": "interactive"},
     "integrations.tasks.ghl_company_locations_sync": {"queue": "default"},
     "integrations.tasks.ghl_reconnect_link_send": {"queue": "default"},
     "integrations.tasks.ghl_token_refresh": {"queue": "default"},

@@ -148,6 +148,9 @@ class RoutingDecision(TenantOwnedModel):
     # Re-routing keeps the history: only one decision per contact is current.
     is_current = models.BooleanField(default=True)
     created_at = models.DateTimeField()
+    # The assignment written to GHL (contact `assignedTo`): when, or why not yet.
+    ghl_written_at = models.DateTimeField(null=True, blank=True)
+    ghl_error = models.TextField(blank=True, default="")
 
     objects = LocationOwnedManager()
 

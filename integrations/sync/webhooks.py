@@ -21,6 +21,8 @@ from integrations.mirror.writer import mirror_delete as _mirror_delete
 from integrations.mirror.writer import mirror_upsert as _mirror_upsert
 from tenants.models import Location
 
+from .signals import lead_arrived
+
 GHL = InboundEvent.Source.GHL
 CONTACT_EVENTS = ("ContactCreate", "ContactUpdate", "ContactTagUpdate", "ContactDndUpdate")
 OPPORTUNITY_EVENTS = (
@@ -82,6 +84,13 @@ def contact_event(event: InboundEvent, payload: dict[str, Any]) -> str:
         result = mirror_upsert(
             location_id=location.pk, kind="contact", records=[payload], changed_at=_when(event)
         )
+        # A ContactCreate may have been superseded by a newer update of the same contact, so a
+        # contact new to the mirror is a lead too (routing is idempotent per contact).
+        if event.event_type == "ContactCreate" or result.inserted:
+            contact_id = str(payload["id"])
+            transaction.on_commit(
+                lambda: lead_arrived.send(Location, location=location, contact_ghl_id=contact_id)
+            )
     return _outcome(result)
 
 

@@ -12,6 +12,7 @@ from django.test import Client
 
 from integrations.ghl.models import GhlInstallation
 from sandbox.ghl.testing import StandIn
+from tenants.models import Location
 from tests.integrations.ghl.signing import Signer
 
 APEX = "DemoCompanyApex00001"
@@ -72,3 +73,11 @@ def install(ghl: StandIn, db: None, django_capture_on_commit_callbacks: Any) -> 
         )
 
     return run
+
+
+@pytest.fixture
+def dubai(install: Installer) -> Location:
+    """The Dubai location, installed through the OAuth flow (its backfill ran)."""
+    installation = install(location_id=DUBAI)
+    assert installation.location is not None
+    return installation.location

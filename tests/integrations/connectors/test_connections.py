@@ -27,7 +27,6 @@ from saas_platform.kernel.errors import ApplicationError
 from sandbox.ghl.testing import StandIn
 from tenants.models import AuditLogEntry, Location
 from tests import factories
-from tests.integrations.conftest import DUBAI, Installer
 
 pytestmark = pytest.mark.django_db
 MAPPING = [
@@ -39,13 +38,6 @@ MAPPING = [
 @pytest.fixture
 def target_db(client_db: str) -> str:
     return client_db
-
-
-@pytest.fixture
-def dubai(install: Installer) -> Location:
-    installation = install(location_id=DUBAI)
-    assert installation.location is not None
-    return installation.location
 
 
 def sql_connection(location: Location, url: str, **overrides: Any) -> ExternalConnection:

@@ -23,16 +23,9 @@ from integrations.privacy import contact_erase
 from saas_platform.kernel.errors import ApplicationError
 from sandbox.ghl.testing import StandIn
 from tenants.models import AuditLogEntry, Location
-from tests.integrations.conftest import DUBAI, Installer
+from tests.integrations.conftest import DUBAI
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def dubai(install: Installer) -> Location:
-    installation = install(location_id=DUBAI)
-    assert installation.location is not None
-    return installation.location
 
 
 def deliveries(ghl: StandIn, kind: str) -> list[dict[str, Any]]:

@@ -1,0 +1,48 @@
+"""A new lead: route it, then write the assignment to GHL (the contact's `assignedTo`) through
+the governor at interactive priority, and the mirror from GHL's answer."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from integrations.ghl import operations as ops
+from integrations.ghl.client import GhlClient
+from integrations.ghl.errors import GhlNotFound, GhlValidationError
+from integrations.ghl.governor import Priority
+from integrations.mirror.writer import mirror_upsert
+from integrations.sync.engine import location_installation
+from tenants.models import Location
+
+from .engine import route_lead
+from .models import RoutingDecision, RoutingRule
+
+
+def routing_enabled(location: Location) -> bool:
+    return RoutingRule.objects.for_location(location).filter(enabled=True).exists()
+
+
+def lead_assign(*, location: Location, contact_ghl_id: str) -> RoutingDecision:
+    """Route the lead (once: an existing decision is reused) and write its agent to GHL unless
+    already written. A GHL refusal is kept on the decision; transient GHL errors are raised for
+    the task to retry."""
+    decision = route_lead(location=location, contact_ghl_id=contact_ghl_id)
+    if not decision.agent_ghl_id or decision.ghl_written_at is not None:
+        return decision
+    decisions = RoutingDecision.objects.for_location(location).filter(pk=decision.pk)
+    installation = location_installation(location)
+    if installation is None:
+        decisions.update(ghl_error="The location is not connected to GHL.")
+        return decision
+    try:
+        with GhlClient(installation, priority=Priority.INTERACTIVE) as ghl:
+            update = ops.contact_update(
+                contact_id=contact_ghl_id, fields={"assignedTo": decision.agent_ghl_id}
+            )
+            contact = ghl.run(update)
+    except (GhlValidationError, GhlNotFound) as exc:
+        decisions.update(ghl_error=f"GHL refused the assignment: {exc.message}"[:2000])
+        return decision
+    mirror_upsert(location_id=location.pk, kind="contact", records=[contact])
+    decisions.update(ghl_written_at=timezone.now(), ghl_error="")
+    decision.refresh_from_db()
+    return decision

@@ -236,6 +236,28 @@ def pipelines(*, location_id: str) -> Operation[dict[str, Any]]:
     return Operation(Call("GET", "/opportunities/pipelines", V_2021_07, params=params), _whole)
 
 
+def opportunity_create(
+    *,
+    location_id: str,
+    pipeline_id: str,
+    stage_id: str,
+    contact_id: str,
+    name: str,
+    assigned_to: str = "",
+) -> Operation[dict[str, Any]]:
+    body: dict[str, Any] = {
+        "locationId": location_id,
+        "pipelineId": pipeline_id,
+        "pipelineStageId": stage_id,
+        "contactId": contact_id,
+        "name": name,
+        "status": "open",
+    }
+    if assigned_to:
+        body["assignedTo"] = assigned_to
+    return Operation(Call("POST", "/opportunities/", V_2021_07, json=body), _key("opportunity"))
+
+
 def opportunities_search(
     *, location_id: str, limit: int = 100, search_after: list[Any] | None = None
 ) -> Operation[dict[str, Any]]:

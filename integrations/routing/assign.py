@@ -3,6 +3,9 @@ the governor at interactive priority, and the mirror from GHL's answer."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.utils import timezone
 
 from integrations.ghl import operations as ops
@@ -33,16 +36,40 @@ def lead_assign(*, location: Location, contact_ghl_id: str) -> RoutingDecision:
     if installation is None:
         decisions.update(ghl_error="The location is not connected to GHL.")
         return decision
+    rule = decision.rule
     try:
         with GhlClient(installation, priority=Priority.INTERACTIVE) as ghl:
             update = ops.contact_update(
                 contact_id=contact_ghl_id, fields={"assignedTo": decision.agent_ghl_id}
             )
             contact = ghl.run(update)
+            mirror_upsert(location_id=location.pk, kind="contact", records=[contact])
+            opportunity_id = ""
+            if rule is not None and rule.pipeline_id and not decision.ghl_opportunity_id:
+                opportunity = ghl.run(
+                    ops.opportunity_create(
+                        location_id=location.ghl_location_id or "",
+                        pipeline_id=rule.pipeline_id,
+                        stage_id=rule.stage_id,
+                        contact_id=contact_ghl_id,
+                        name=_lead_name(contact),
+                        assigned_to=decision.agent_ghl_id,
+                    )
+                )
+                mirror_upsert(location_id=location.pk, kind="opportunity", records=[opportunity])
+                opportunity_id = str(opportunity["id"])
     except (GhlValidationError, GhlNotFound) as exc:
         decisions.update(ghl_error=f"GHL refused the assignment: {exc.message}"[:2000])
         return decision
-    mirror_upsert(location_id=location.pk, kind="contact", records=[contact])
-    decisions.update(ghl_written_at=timezone.now(), ghl_error="")
+    decisions.update(
+        ghl_written_at=timezone.now(),
+        ghl_error="",
+        ghl_opportunity_id=opportunity_id or decision.ghl_opportunity_id,
+    )
     decision.refresh_from_db()
     return decision
+
+
+def _lead_name(contact: Mapping[str, Any]) -> str:
+    full = f"{contact.get('firstName') or ''} {contact.get('lastName') or ''}".strip()
+    return full or str(contact.get("email") or contact.get("phone") or "New lead")

@@ -76,6 +76,9 @@ class RoutingRule(TimeStampedModel, TenantOwnedModel):
     strategy = models.CharField(max_length=16, choices=Strategy.choices, default="round_robin")
     # Same shape as `pool`; {} = none. Served round robin.
     fallback_pool = models.JSONField(default=dict, blank=True)
+    # Where a routed lead's opportunity is opened in GHL (both blank: no opportunity).
+    pipeline_id = models.CharField(max_length=64, blank=True, default="")
+    stage_id = models.CharField(max_length=64, blank=True, default="")
 
     objects = LocationOwnedManager()
 
@@ -151,6 +154,7 @@ class RoutingDecision(TenantOwnedModel):
     # The assignment written to GHL (contact `assignedTo`): when, or why not yet.
     ghl_written_at = models.DateTimeField(null=True, blank=True)
     ghl_error = models.TextField(blank=True, default="")
+    ghl_opportunity_id = models.CharField(max_length=64, blank=True, default="")
 
     objects = LocationOwnedManager()
 

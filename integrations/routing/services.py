@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from integrations.bulk.csv_io import custom_field_ids
-from integrations.mirror.models import MirrorUser
+from integrations.mirror.models import MirrorPipeline, MirrorUser
 from saas_platform.kernel.errors import ApplicationError
 from tenants.models import Location, User
 from tenants.services import audit_record
@@ -111,6 +111,8 @@ def rule_save(
     position: int | None = None,
     rule: RoutingRule | None = None,
     acting_user: User | None = None,
+    pipeline_id: str = "",
+    stage_id: str = "",
 ) -> RoutingRule:
     """Create a rule (at the end unless `position` is given) or update `rule`."""
     name = (name or "").strip()
@@ -127,6 +129,7 @@ def rule_save(
     _validate_pool(location, pool, "Pool", custom)
     if fallback_pool:
         _validate_pool(location, fallback_pool, "Fallback pool", custom)
+    _validate_stage(location, pipeline_id, stage_id)
     with transaction.atomic():
         if rule is None:
             if position is None:
@@ -139,6 +142,7 @@ def rule_save(
         rule.name, rule.strategy, rule.enabled = name, strategy, enabled
         rule.conditions, rule.pool = conditions or {}, pool
         rule.fallback_pool = fallback_pool or {}
+        rule.pipeline_id, rule.stage_id = pipeline_id, stage_id
         if position is not None:
             rule.position = position
         created = rule.pk is None
@@ -153,3 +157,16 @@ def rule_save(
             changes={key: (value, getattr(rule, key)) for key, value in old.items()},
         )
     return rule
+
+
+def _validate_stage(location: Location, pipeline_id: str, stage_id: str) -> None:
+    """A rule opening opportunities names a pipeline of the location and one of its stages."""
+    if not pipeline_id and not stage_id:
+        return
+    if not (pipeline_id and stage_id):
+        raise ApplicationError("Name both the pipeline and the stage, or neither.")
+    pipeline = MirrorPipeline.objects.for_location(location).filter(ghl_id=pipeline_id).first()
+    if pipeline is None:
+        raise ApplicationError(f"The location has no pipeline {pipeline_id!r}.")
+    if not any(stage.get("id") == stage_id for stage in pipeline.stages):
+        raise ApplicationError(f"The pipeline {pipeline.name!r} has no stage {stage_id!r}.")

@@ -10,9 +10,10 @@ import httpx
 import pytest
 from django.test import Client
 
-from integrations.mirror.models import MirrorContact, MirrorUser
-from integrations.routing.models import RoutingDecision
+from integrations.mirror.models import MirrorContact, MirrorOpportunity, MirrorPipeline, MirrorUser
+from integrations.routing.models import RoutingDecision, RoutingRule
 from integrations.routing.services import agent_profile_save, rule_save
+from saas_platform.kernel.errors import ApplicationError
 from sandbox.ghl.testing import StandIn
 from tenants.models import Location
 from tests.integrations.conftest import DUBAI
@@ -95,3 +96,50 @@ def test_without_rules_a_lead_is_only_mirrored(
     assert MirrorContact.objects.for_location(dubai).filter(ghl_id=contact_id).exists()
     assert not RoutingDecision.objects.for_location(dubai).exists()
     assert not ghl_contact(ghl, contact_id).get("assignedTo")
+
+
+def test_a_rule_with_a_pipeline_opens_the_leads_opportunity_in_its_stage(
+    dubai: Location, ghl: StandIn, django_capture_on_commit_callbacks: Any
+) -> None:
+    agent = MirrorUser.objects.for_location(dubai).order_by("ghl_id").values_list("ghl_id")[0][0]
+    agent_profile_save(location=dubai, ghl_user_id=agent)
+    pipeline = MirrorPipeline.objects.for_location(dubai).order_by("ghl_id").first()
+    assert pipeline is not None and len(pipeline.stages) > 1
+    stage = pipeline.stages[1]["id"]
+    rule_save(
+        location=dubai,
+        name="New leads",
+        pool={"agents": [agent]},
+        pipeline_id=pipeline.ghl_id,
+        stage_id=stage,
+    )
+    contact_id, delivery = create_lead_in_ghl(ghl, firstName="Mona", lastName="Haddad")
+    deliver(delivery, django_capture_on_commit_callbacks)
+
+    decision = RoutingDecision.objects.for_location(dubai).get(contact_ghl_id=contact_id)
+    assert decision.ghl_opportunity_id and decision.ghl_error == ""
+    opportunity = MirrorOpportunity.objects.for_location(dubai).get(
+        ghl_id=decision.ghl_opportunity_id
+    )
+    assert (opportunity.contact_ghl_id, opportunity.pipeline_ghl_id) == (
+        contact_id,
+        pipeline.ghl_id,
+    )
+    assert (opportunity.stage_ghl_id, opportunity.assigned_to) == (stage, agent)
+    assert opportunity.name == "Mona Haddad"
+
+
+def test_a_rule_naming_a_missing_pipeline_or_stage_is_refused(dubai: Location) -> None:
+    agent = MirrorUser.objects.for_location(dubai).order_by("ghl_id").values_list("ghl_id")[0][0]
+    agent_profile_save(location=dubai, ghl_user_id=agent)
+    pipeline = MirrorPipeline.objects.for_location(dubai).order_by("ghl_id").first()
+    assert pipeline is not None
+    cases = [
+        ({"pipeline_id": "nope", "stage_id": "x"}, "has no pipeline"),
+        ({"pipeline_id": pipeline.ghl_id, "stage_id": "nope"}, "has no stage"),
+        ({"pipeline_id": pipeline.ghl_id}, "both the pipeline and the stage"),
+    ]
+    for options, message in cases:
+        with pytest.raises(ApplicationError, match=message):
+            rule_save(location=dubai, name="R", pool={"agents": [agent]}, **options)
+    assert not RoutingRule.objects.for_location(dubai).exists()

@@ -84,3 +84,13 @@ def location_get_for_user(*, user: User, agency: Agency, location_id: int) -> Lo
     if location is None:
         raise NotFound("No such location.")
     return location
+
+
+def agency_admin_emails(agency: Agency) -> list[str]:
+    """The addresses of the agency's active owners and admins (who are told about its
+    connections: reconnect links, paused syncs)."""
+    return sorted(
+        Membership.objects.for_agency(agency)
+        .filter(role__in=Membership.AGENCY_ADMIN_ROLES, user__is_active=True)
+        .values_list("user__email", flat=True)
+    )

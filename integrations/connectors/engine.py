@@ -511,12 +511,16 @@ def connection_run(
     trigger: str = ExternalSyncRun.Trigger.SCHEDULE,
     progress: Callable[[ExternalSyncRun], None] | None = None,
 ) -> ExternalSyncRun | None:
-    """Run one sync of the connection now; None when a run of it is already going on."""
+    """Run one sync of the connection now; None when a run of it is already going on (or the
+    connection is gone)."""
     connection = (
         ExternalConnection.objects.unscoped()
         .select_related("location", "location__agency")
-        .get(pk=connection_pk)
+        .filter(pk=connection_pk)
+        .first()
     )
+    if connection is None:  # deleted after its run was queued
+        return None
     with _run_lock(connection.pk) as locked:
         if not locked:
             return None

@@ -8,7 +8,7 @@ from django.template.loader import render_to_string
 
 from saas_platform.kernel.logging import get_logger
 from tenants import selectors as tenant_selectors
-from tenants.models import Branding, Membership
+from tenants.models import Branding
 
 from .models import ExternalConnection
 
@@ -32,11 +32,7 @@ def connection_paused_notify(*, connection_pk: int) -> int:
     if connection.owner is not None and connection.owner.is_active and connection.owner.email:
         recipients = [connection.owner.email]
     else:
-        recipients = sorted(
-            Membership.objects.for_agency(agency)
-            .filter(role__in=Membership.AGENCY_ADMIN_ROLES, user__is_active=True)
-            .values_list("user__email", flat=True)
-        )
+        recipients = tenant_selectors.agency_admin_emails(agency)
     if not recipients:
         return 0
     branding = Branding.objects.for_agency(agency).get()

@@ -9,7 +9,7 @@ from django.template.loader import render_to_string
 
 from saas_platform.kernel.logging import get_logger
 from tenants import selectors as tenant_selectors
-from tenants.models import Branding, Membership
+from tenants.models import Branding
 from tenants.theme import readable_on
 
 from .models import GhlInstallation
@@ -35,11 +35,7 @@ def reconnect_link_send(*, installation_id: int) -> int:
         return 0
     agency = installation.agency
     branding = Branding.objects.for_agency(agency).get()
-    recipients = sorted(
-        Membership.objects.for_agency(agency)
-        .filter(role__in=Membership.AGENCY_ADMIN_ROLES, user__is_active=True)
-        .values_list("user__email", flat=True)
-    )
+    recipients = tenant_selectors.agency_admin_emails(agency)
     if not recipients:
         return 0
     context = {

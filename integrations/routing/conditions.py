@@ -14,28 +14,20 @@ from collections.abc import Collection
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.db import models
+
 from integrations.mirror.models import MirrorContact
 from saas_platform.kernel.errors import ApplicationError
 
 CUSTOM = "custom:"
+# The mirror contact's text columns (a column added there can be routed on at once), and tags.
 CONTACT_FIELDS = frozenset(
     {
-        "first_name",
-        "last_name",
-        "email",
-        "phone",
-        "company_name",
-        "source",
-        "contact_type",
-        "assigned_to",
-        "address1",
-        "city",
-        "state",
-        "postal_code",
-        "country",
-        "timezone",
-        "tags",
+        f.name
+        for f in MirrorContact._meta.concrete_fields
+        if isinstance(f, models.CharField) and f.name != "ghl_id"
     }
+    | {"tags"}
 )
 LIST_OPS = frozenset({"in", "postal_in"})
 NUMERIC_OPS = frozenset({"gte", "lte"})

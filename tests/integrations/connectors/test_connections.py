@@ -151,6 +151,13 @@ def connection_due_ids() -> list[int]:
     return connections_due_claim(now=timezone.now() + timedelta(days=1))
 
 
+def test_a_run_queued_for_a_deleted_connection_does_nothing(world: Any, target_db: str) -> None:
+    connection = sql_connection(world.a.locations[0], target_db)
+    pk = connection.pk
+    connection.delete()
+    assert connection_run(connection_pk=pk) is None
+
+
 def test_due_connections_are_claimed_once(world: Any, target_db: str) -> None:
     connection = sql_connection(world.a.locations[0], target_db, interval_minutes=30)
     assert connections_due_claim() == [connection.pk]

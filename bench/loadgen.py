@@ -10,15 +10,18 @@ take the next one from the list instead (round robin, shared by all clients), fo
 must see distinct requests (signed webhooks, each with its own id). The requests are encoded
 before the clock starts; `LoadResult.sent` says how many were taken, so a caller can tell whether
 the list wrapped around.
+
+`rate` paces the requests instead (requests/s, shared by all clients): request *i* is written no
+earlier than `i / rate` seconds after the start, and `LoadResult.sent_at` holds the wall-clock
+time each was written, in the order taken — for end-to-end latencies measured elsewhere.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -33,6 +36,7 @@ class LoadResult:
     statuses: dict[int, int] = field(default_factory=dict)
     latencies_ms: list[float] = field(default_factory=list, repr=False)
     sent: int = 0  # requests written (answered or not)
+    sent_at: list[float] = field(default_factory=list, repr=False)  # epoch seconds, when paced
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:
@@ -78,10 +82,31 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
     return status, keep_alive
 
 
+@dataclass
+class _Pacer:
+    """Hands out requests in order; with a rate, each no earlier than its slot."""
+
+    requests: Sequence[bytes]
+    started: float
+    rate: float | None = None
+    taken: int = 0
+    sent_at: dict[int, float] = field(default_factory=dict)
+
+    async def next(self) -> bytes:
+        index = self.taken
+        self.taken += 1
+        if self.rate:
+            delay = self.started + index / self.rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self.sent_at[index] = time.time()
+        return self.requests[index % len(self.requests)]
+
+
 async def _client(
     host: str,
     port: int,
-    next_request: Callable[[], bytes],
+    pacer: _Pacer,
     deadline: float,
     latencies: list[float],
     statuses: Counter[int],
@@ -93,7 +118,7 @@ async def _client(
             if writer is None:
                 reader, writer = await asyncio.open_connection(host, port)
             assert reader is not None
-            payload = next_request()
+            payload = await pacer.next()
             started = time.perf_counter()
             writer.write(payload)
             status, keep_alive = await _read_response(reader)
@@ -121,6 +146,7 @@ async def run_load(
     method: str = "GET",
     body: bytes | None = None,
     payloads: Sequence[tuple[bytes, dict[str, str]]] | None = None,
+    rate: float | None = None,
 ) -> LoadResult:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
@@ -138,22 +164,15 @@ async def run_load(
             _request_bytes(method, host_header, path, {**header_map, **extra}, each)
             for each, extra in payloads
         ]
-    cycle = itertools.cycle(requests)
-    sent = 0
-
-    def next_request() -> bytes:
-        nonlocal sent
-        sent += 1
-        return next(cycle)
-
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
     errors: list[int] = []
     started = time.perf_counter()
     deadline = started + duration
+    pacer = _Pacer(requests, started, rate)
     await asyncio.gather(
         *(
-            _client(host, port, next_request, deadline, latencies, statuses, errors)
+            _client(host, port, pacer, deadline, latencies, statuses, errors)
             for _ in range(connections)
         )
     )
@@ -167,7 +186,8 @@ async def run_load(
         errors=len(errors),
         statuses=dict(statuses),
         latencies_ms=latencies,
-        sent=sent,
+        sent=pacer.taken,
+        sent_at=[pacer.sent_at[i] for i in sorted(pacer.sent_at)],
     )
 
 

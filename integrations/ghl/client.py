@@ -12,6 +12,8 @@ recorded in the call log.
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -71,13 +73,30 @@ class _Base:
         )
 
 
+_pooled: dict[tuple[int, float], httpx.Client] = {}
+_pooled_lock = threading.Lock()
+
+
+def pooled_http(timeout: float) -> httpx.Client:
+    """The process's connection pool to GHL. A client per call would pay for a TLS context
+    (tens of ms of CPU) and a handshake every time; httpx clients are thread-safe, and a forked
+    worker (its pid differs) builds its own instead of sharing its parent's sockets."""
+    key = (os.getpid(), timeout)
+    http = _pooled.get(key)
+    if http is None:
+        with _pooled_lock:
+            http = _pooled.get(key)
+            if http is None:
+                http = _pooled[key] = httpx.Client(timeout=timeout, trust_env=False)
+    return http
+
+
 class GhlClient(_Base):
     def __init__(
         self, installation: GhlInstallation, *, http: httpx.Client | None = None, **kw: Any
     ) -> None:
         super().__init__(installation, **kw)
-        self._own_http = http is None
-        self.http = http or httpx.Client(timeout=self.app.timeout, trust_env=False)
+        self.http = http or pooled_http(self.app.timeout)
         self.driver = SyncDriver(self.http, self.wiring)
 
     def run(self, op: Operation[T]) -> T:
@@ -85,8 +104,6 @@ class GhlClient(_Base):
 
     def close(self) -> None:
         self.recorder.flush()
-        if self._own_http:
-            self.http.close()
 
     def __enter__(self) -> Self:
         return self

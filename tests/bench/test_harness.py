@@ -5,7 +5,7 @@ import asyncio
 import pytest
 
 from bench.harness import Figure, table
-from bench.loadgen import percentile, run_load
+from bench.loadgen import LoadResult, percentile, run_load
 
 
 @pytest.mark.parametrize(
@@ -72,3 +72,20 @@ def test_load_generator_reads_both_framings_and_counts_every_answer() -> None:
     assert errors == 0 and requests > 100
     assert sum(statuses.values()) == requests
     assert abs(statuses[200] - statuses[201]) <= 4  # one of each per connection, in turn
+
+
+def test_a_paced_load_sends_at_the_rate_and_says_when_each_request_left() -> None:
+    async def scenario() -> LoadResult:
+        server = await asyncio.start_server(_serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            return await run_load(
+                f"http://127.0.0.1:{port}/", connections=4, duration=0.5, rate=100
+            )
+
+    result = asyncio.run(scenario())
+    # 0.5 s at 100/s: 50 slots before the deadline, plus at most one per connection after it.
+    assert 50 <= result.sent <= 54 and len(result.sent_at) == result.sent
+    gaps = [b - a for a, b in zip(result.sent_at, result.sent_at[1:], strict=False)]
+    assert all(gap >= 0 for gap in gaps)  # in slot order
+    assert 0.45 <= result.sent_at[-1] - result.sent_at[0] <= 0.7  # spread, not a burst

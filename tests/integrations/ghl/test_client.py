@@ -4,6 +4,7 @@ safe, 429 handling, the error taxonomy, paging, the call log, and the async face
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from typing import Any
 
@@ -11,7 +12,8 @@ import pytest
 
 from integrations.ghl import operations as ops
 from integrations.ghl import paging, transport
-from integrations.ghl.client import AsyncGhlClient, GhlClient
+from integrations.ghl.client import AsyncGhlClient, GhlClient, pooled_http
+from integrations.ghl.config import ghl_app
 from integrations.ghl.errors import (
     GhlNotFound,
     GhlRateLimited,
@@ -54,6 +56,25 @@ def test_typed_operations_and_the_call_log(dubai: GhlInstallation, ghl: StandIn)
     ]
     assert calls[-1].rate_remaining is not None and calls[-1].daily_remaining is not None
     assert all(c.location == dubai.location for c in calls)
+
+
+def test_clients_share_the_process_connection_pool(dubai: GhlInstallation) -> None:
+    """A client per call must not build its own TLS context and connections: they share one
+    pool, closing a client leaves it usable, and a forked worker builds its own."""
+    with client(dubai) as first:
+        first.run(ops.location_get(location_id=DUBAI))
+    with client(dubai) as second:
+        assert second.http is first.http
+        assert second.run(ops.location_get(location_id=DUBAI))["id"] == DUBAI
+    timeout = ghl_app().timeout
+    assert pooled_http(timeout) is first.http
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover — the child reports through the pipe
+        os.write(writer, b"1" if pooled_http(timeout) is first.http else b"0")
+        os._exit(0)
+    os.waitpid(child, 0)
+    assert os.read(reader, 1) == b"0"
 
 
 def test_errors_map_to_the_taxonomy(dubai: GhlInstallation) -> None:

@@ -81,3 +81,13 @@ def test_a_broken_pack_file_is_refused_with_the_place_named(change: Any, message
     with pytest.raises(PackDataError, match=r"^real_estate\.json") as error:
         pack_parse(broken(change), source="real_estate.json")
     assert message in str(error.value)
+
+
+def test_the_docs_describe_every_pack_as_it_is() -> None:
+    text = (DATA_DIR.parents[2] / "docs" / "packs.md").read_text(encoding="utf-8")
+    for pack in packs().values():
+        assert f"({pack.key}" in text.replace("`", ""), pack.key
+        for field in pack.fields:
+            assert f"| {field.name} | `{field.data_type}` |" in text, field.name
+        for pipeline in pack.pipelines:
+            assert f"**{pipeline.name}** ({' → '.join(pipeline.stages)})" in text, pipeline.name

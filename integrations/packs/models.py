@@ -25,7 +25,7 @@ class PackActivation(TimeStampedModel, TenantOwnedModel):
 
     location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
     pack_key = models.CharField(max_length=40)
-    pack_version = models.PositiveIntegerField(default=0)
+    pack_version = models.PositiveIntegerField(default=0)  # last applied in full (0: never)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
     # {pack field key: GHL custom field id}; kept as fields are created, so a run that fails
     # midway records what already exists in GHL.

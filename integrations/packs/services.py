@@ -63,13 +63,12 @@ def _find(
 
 
 def _fields_ensure(
-    ghl: GhlClient, location_id: str, pack: Pack, activation: PackActivation
-) -> list[str]:
-    """Map every pack field to a GHL field, creating what is missing; returns the created keys.
-    `activation.fields` is updated as it goes (kept when GHL fails part way)."""
+    ghl: GhlClient, location_id: str, pack: Pack, activation: PackActivation, created: list[str]
+) -> None:
+    """Map every pack field to a GHL field, creating what is missing (their keys are added to
+    `created`). `activation.fields` is updated as it goes (kept when GHL fails part way)."""
     listed: list[ops.GhlCustomField] = ghl.run(ops.custom_fields(location_id=location_id))
     existing = list(listed)
-    created: list[str] = []
     notes: list[str] = []
     activation.notes = notes
     for field in pack.fields:
@@ -92,7 +91,6 @@ def _fields_ensure(
                 f"{found.get('dataType')} (the pack would create {field.data_type})."
             )
         activation.fields[field.key] = str(found["id"])
-    return created
 
 
 def _pipelines_match(
@@ -167,7 +165,7 @@ def pack_activate(
         created: list[str] = []
         try:
             with GhlClient(installation, priority=Priority.INTERACTIVE) as ghl:
-                created = _fields_ensure(ghl, location.ghl_location_id, pack, activation)
+                _fields_ensure(ghl, location.ghl_location_id, pack, activation, created)
                 _pipelines_match(ghl, location, pack, activation)
         except GhlError as exc:
             failure = exc
@@ -182,7 +180,7 @@ def pack_activate(
             )
             activation.error = ""
             activation.activated_at = activation.activated_at or timezone.now()
-        activation.pack_version = pack.version
+            activation.pack_version = pack.version  # the version applied in full
         activation.last_run_at = timezone.now()
         activation.requested_by = acting_user or activation.requested_by
         activation.save()

@@ -118,7 +118,9 @@ def test_a_failure_midway_then_a_retry_leaves_no_duplicates(dubai: Location, ghl
     assert failed.status == PackActivation.Status.FAILED
     assert "GHL failed during the activation" in failed.error
     assert failed.fields == {"interest": by_name(ghl)["Interested In"]["id"]}  # what exists
-    assert failed.activated_at is None
+    assert failed.activated_at is None and failed.pack_version == 0
+    audit = AuditLogEntry.objects.for_agency(dubai.agency).get(action="pack.activation_failed")
+    assert audit.changes["fields_created"] == [None, ["interest"]]
 
     ghl.clear_faults()
     done = pack_activate(location=dubai, pack_key="generic")

@@ -71,7 +71,10 @@ class PackActionMixin:
             if form.is_valid():
                 return self._queue(request, queryset, form.cleaned_data["pack"])
         else:
-            form = PackChoiceForm()
+            # The pack of the locations' industry is the likely choice.
+            industries = set(queryset.values_list("industry", flat=True))
+            suggested = [p.key for p in packs().values() if {p.industry} == industries]
+            form = PackChoiceForm(initial={"pack": suggested[0]} if suggested else None)
         context = {
             **self.admin_site.each_context(request),
             "title": "Activate an industry pack",

@@ -200,3 +200,13 @@ def test_two_activations_at_once_create_each_field_once(dubai: Location, ghl: St
     assert all(names[name] == 1 for name in GENERIC), names
     assert len(creates(ghl)) == 3
     assert PackActivation.objects.for_location(dubai).count() == 1
+
+
+def test_a_ghl_refusal_fails_the_run_with_the_reason_and_is_not_raised(
+    dubai: Location, ghl: StandIn
+) -> None:
+    ghl.revoke_tokens(DUBAI, "all")  # the app was disconnected on GHL's side
+    activation = pack_activate(location=dubai, pack_key="generic")
+    assert activation.status == PackActivation.Status.FAILED
+    assert activation.error.startswith("GHL failed during the activation: ")
+    assert activation.fields == {} and activation.activated_at is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -56,6 +57,25 @@ def test_the_action_asks_for_the_pack_then_activates_it(
     detail = client.get(f"{ACTIVATIONS}{activation.pk}/change/").content.decode()
     assert "Create the pipeline “Leasing” in GHL" in detail
     assert "Preferred Language: " + activation.fields["language"] in detail
+
+
+def test_the_pack_of_the_locations_industry_is_offered_first(
+    world: World, agency_client: Any
+) -> None:
+    a = world.a
+    Location.objects.for_agency(a.agency).update(industry="health_clinic")
+    page = agency_client(a, a.owner).post(
+        LIST, {"action": "activate_pack", "_selected_action": [loc.pk for loc in a.locations]}
+    )
+    checked = re.findall(
+        r'<input type="radio" name="pack" value="(\w+)"[^>]* checked>', page.content.decode()
+    )
+    assert checked == ["health_clinic"]
+    Location.objects.for_agency(a.agency).filter(pk=a.locations[0].pk).update(industry="generic")
+    page = agency_client(a, a.owner).post(
+        LIST, {"action": "activate_pack", "_selected_action": [loc.pk for loc in a.locations]}
+    )
+    assert " checked>" not in page.content.decode()  # mixed industries: no suggestion
 
 
 def test_a_location_not_connected_shows_why(

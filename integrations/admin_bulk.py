@@ -33,6 +33,7 @@ from tenants.admin.scoping import (
 from tenants.request import actor
 
 from .admin import ConnectionHealthAdmin
+from .admin_packs import PackActionMixin
 from .bulk.models import BulkJob, BulkJobItem
 from .bulk.services import bulk_job_start
 from .connectors.models import ExternalConnection
@@ -143,9 +144,9 @@ class ApplyConnectionForm(forms.Form):
         )
 
 
-class BulkLocationAdmin(AgencyLocationAdmin):
+class BulkLocationAdmin(PackActionMixin, AgencyLocationAdmin):
     actions = ["apply_connection_template", "sync_enable", "sync_disable", "resync",
-               "connections_run"]  # fmt: skip
+               "connections_run", "activate_pack"]  # fmt: skip
 
     def _start(
         self,

@@ -20,6 +20,7 @@ from integrations.mirror.models import (
     MirrorTombstone,
     MirrorUser,
 )
+from integrations.packs.models import PackActivation
 from integrations.routing.models import (
     AgentDayCount,
     AgentProfile,
@@ -53,6 +54,7 @@ __all__ = [
     "MirrorPipeline",
     "MirrorTombstone",
     "MirrorUser",
+    "PackActivation",
     "RoutingDecision",
     "RoutingRule",
     "RoutingRuleState",

@@ -185,3 +185,21 @@ def routing_lead_assign(location_pk: int, contact_ghl_id: str) -> str:
     location = Location.objects.unscoped().select_related("agency").get(pk=location_pk)
     decision = lead_assign(location=location, contact_ghl_id=contact_ghl_id)
     return f"{decision.status} {decision.agent_ghl_id}".strip()
+
+
+@shared_task(autoretry_for=GHL_TRANSIENT, retry_backoff=30, retry_backoff_max=900, max_retries=6)
+def pack_activate_run(location_pk: int, pack_key: str, user_pk: int | None = None) -> str:
+    """Activates a pack (queued from the admin); GHL busy or down: the run is retried and its
+    failure stays visible on the activation meanwhile."""
+    from saas_platform.kernel.errors import ApplicationError
+    from tenants.models import Location, User
+
+    from .packs.services import pack_activate
+
+    location = Location.objects.unscoped().select_related("agency").get(pk=location_pk)
+    user = User.objects.filter(pk=user_pk).first() if user_pk else None
+    try:
+        activation = pack_activate(location=location, pack_key=pack_key, acting_user=user)
+    except ApplicationError as error:
+        return error.message
+    return str(activation.status)

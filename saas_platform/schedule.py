@@ -26,6 +26,7 @@ CELERY_TASK_ROUTES = {
     "integrations.tasks.ghl_reconnect_link_send": {"queue": "default"},
     "integrations.tasks.ghl_token_refresh": {"queue": "default"},
     "integrations.tasks.bulk_job_run": {"queue": "default"},
+    "integrations.tasks.pack_activate_run": {"queue": "default"},
     "integrations.tasks.*": {"queue": "maintenance"},
 }
 

@@ -27,6 +27,7 @@ from integrations.mirror.models import (
     MirrorTombstone,
     MirrorUser,
 )
+from integrations.packs.models import PackActivation
 from integrations.routing.models import (
     AgentDayCount,
     AgentProfile,
@@ -429,3 +430,18 @@ class RoutingDecisionFactory(factory.django.DjangoModelFactory):
     contact_ghl_id = factory.Sequence(lambda n: f"Contact{n:013d}")
     status = RoutingDecision.Status.UNROUTABLE
     created_at = factory.LazyFunction(timezone.now)
+
+
+# --- industry packs ------------------------------------------------------------------------------
+
+
+class PackActivationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PackActivation
+
+    location = factory.SubFactory(LocationFactory)
+    pack_key = "real_estate"
+    pack_version = 1
+    status = PackActivation.Status.ACTIVE
+    fields = factory.LazyFunction(lambda: {"area": "FieldArea0000000001"})
+    activated_at = factory.LazyFunction(timezone.now)

@@ -150,6 +150,9 @@ FOREIGN_OBJECTS: dict[str, Callable[[World], models.Model]] = {
             job=factories.BulkJobFactory(agency=w.b.agency), location=w.b.locations[0]
         ).job
     ),
+    "integrations.packactivation": lambda w: factories.PackActivationFactory(
+        location=w.b.locations[0]
+    ),
 }
 
 MODEL_ROUTE = re.compile(
@@ -365,6 +368,9 @@ STAFF_OBJECTS: dict[str, Callable[[World], models.Model]] = {
         factories.BulkJobItemFactory(
             job=factories.BulkJobFactory(agency=w.b.agency), location=w.b.locations[0]
         ).job
+    ),
+    "integrations.packactivation": lambda w: factories.PackActivationFactory(
+        location=w.b.locations[0]
     ),
     "django_celery_beat.periodictask": lambda w: PeriodicTask.objects.create(
         name="probe",

@@ -3,7 +3,7 @@ read the answer. Both client faces run them (`client.run(op)` / `await aclient.r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypedDict, TypeVar
 
@@ -222,6 +222,43 @@ def conversation_messages(
     params: dict[str, Any] = {"limit": limit, "lastMessageId": last_message_id}
     call = Call("GET", f"/conversations/{conversation_id}/messages", V_2021_04, params=params)
     return Operation(call, _whole)
+
+
+# --- custom fields -------------------------------------------------------------------------------
+
+
+class GhlCustomField(TypedDict, total=False):
+    id: str
+    name: str
+    fieldKey: str  # "contact.<snake_case name>"
+    dataType: str
+    model: str
+    picklistOptions: list[str]
+
+
+def custom_fields(*, location_id: str, model: str = "contact") -> Operation[list[GhlCustomField]]:
+    call = Call("GET", f"/locations/{location_id}/customFields", V_2021_07, params={"model": model})
+    return Operation(call, _key("customFields"))
+
+
+def custom_field_create(
+    *,
+    location_id: str,
+    name: str,
+    data_type: str,
+    options: Sequence[str] = (),
+    placeholder: str = "",
+    model: str = "contact",
+) -> Operation[GhlCustomField]:
+    """Not idempotent (GHL refuses a second field of the same key): a create whose answer was lost
+    is found by name when the caller reads the list again."""
+    body: dict[str, Any] = {"name": name, "dataType": data_type, "model": model}
+    if placeholder:
+        body["placeholder"] = placeholder
+    if options:
+        body["textBoxListOptions"] = [{"label": o, "prefillValue": ""} for o in options]
+    call = Call("POST", f"/locations/{location_id}/customFields", V_2021_07, json=body)
+    return Operation(call, _key("customField"))
 
 
 # --- what the mirror syncs -----------------------------------------------------------------------

@@ -12,6 +12,7 @@ from django.db.models import Max
 
 from integrations.bulk.csv_io import custom_field_ids
 from integrations.mirror.models import MirrorPipeline, MirrorUser
+from integrations.packs.selectors import pack_custom_field_ids
 from saas_platform.kernel.errors import ApplicationError
 from tenants.models import Location, User
 from tenants.services import audit_record
@@ -122,9 +123,11 @@ def rule_save(
         raise ApplicationError(
             f"Unknown strategy {strategy!r} (use one of {', '.join(Strategy.values)})."
         )
-    # Custom fields are only known from the mirrored contacts' values; a location with none yet
-    # is checked for the shape of the name only.
-    custom = custom_field_ids(location=location) or None
+    # Custom fields are known from the mirrored contacts' values and from the location's packs
+    # (a field a pack just created has no values yet); a location with no mirrored values yet is
+    # checked for the shape of the name only.
+    mirrored = custom_field_ids(location=location)
+    custom = [*mirrored, *pack_custom_field_ids(location=location)] if mirrored else None
     condition_tree.validate(conditions or {}, custom_ids=custom)
     _validate_pool(location, pool, "Pool", custom)
     if fallback_pool:

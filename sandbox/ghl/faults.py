@@ -41,6 +41,10 @@ class FaultSpec:
     reset_rate: float = 0.0
     # Restrict to some paths (prefix match); empty means every API path.
     paths: list[str] = field(default_factory=list)
+    # Restrict to some HTTP methods (e.g. ["POST"]); empty means every method.
+    methods: list[str] = field(default_factory=list)
+    # Let this many matching requests through untouched first (a failure "midway").
+    after: int = 0
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FaultSpec:
@@ -53,6 +57,8 @@ class FaultSpec:
             "timeout_hold_ms",
             "reset_rate",
             "paths",
+            "methods",
+            "after",
         }
         unknown = set(data) - known
         if unknown:
@@ -67,6 +73,9 @@ class FaultSpec:
                     raise ValueError("latency.kind must be fixed, uniform or normal")
         if spec.error_status < 500 or spec.error_status > 599:
             raise ValueError("error_status must be a 5xx status")
+        if not isinstance(spec.after, int) or spec.after < 0:
+            raise ValueError("after must be a whole number of requests")
+        spec.methods = [str(m).upper() for m in spec.methods]
         return spec
 
     def to_dict(self) -> dict[str, Any]:
@@ -84,30 +93,40 @@ class Decision:
 class Faults:
     def __init__(self, seed: int = 1) -> None:
         self.specs: dict[str, FaultSpec] = {}
+        self.passed: dict[str, int] = {}  # matching requests let through, per spec (`after`)
         self.rng = random.Random(seed)
 
     def reset(self, seed: int) -> None:
         self.specs.clear()
+        self.passed.clear()
         self.rng = random.Random(seed)
 
     def set(self, resource: str, spec: FaultSpec) -> None:
         self.specs[resource] = spec
+        self.passed.pop(resource, None)
 
     def clear(self, resource: str | None = None) -> None:
         if resource is None:
             self.specs.clear()
+            self.passed.clear()
         else:
             self.specs.pop(resource, None)
+            self.passed.pop(resource, None)
 
-    def decide(self, path: str, *resources: str | None) -> Decision | None:
+    def decide(self, path: str, *resources: str | None, method: str = "") -> Decision | None:
         if not self.specs:
             return None
-        spec = None
+        spec, owner = None, ""
         for resource in (*resources, "*"):
             if resource and resource in self.specs:
-                spec = self.specs[resource]
+                spec, owner = self.specs[resource], resource
                 break
         if spec is None or (spec.paths and not any(path.startswith(p) for p in spec.paths)):
+            return None
+        if spec.methods and method.upper() not in spec.methods:
+            return None
+        if self.passed.get(owner, 0) < spec.after:
+            self.passed[owner] = self.passed.get(owner, 0) + 1
             return None
         delay = spec.latency.sample(self.rng) / 1000 if spec.latency else 0.0
         roll = self.rng.random()

@@ -269,7 +269,9 @@ class ApiRouter:
             raise ApiError(401, errors.SCOPE_NOT_AUTHORIZED)
 
     async def _faults(self, scope: Scope, route: ApiRoute, token: AccessToken) -> None:
-        decision = self.state.faults.decide(route.path, token.location_id, token.company_id)
+        decision = self.state.faults.decide(
+            route.path, token.location_id, token.company_id, method=route.method
+        )
         if decision is None:
             return
         if decision.delay_s > 0:

@@ -58,6 +58,22 @@ def test_connection_reset(ghl_standin: StandIn, dubai: Api) -> None:
     assert dubai.get("/contacts/", params={"locationId": DUBAI}).status_code == 200
 
 
+def test_faults_by_method_after_some_requests_got_through(ghl_standin: StandIn, dubai: Api) -> None:
+    """A failure midway: the first two creates succeed, the third and later fail; reads pass."""
+    path = f"/locations/{DUBAI}/customFields"
+    ghl_standin.set_faults(
+        DUBAI, error_rate=1.0, methods=["post"], after=2, paths=["/locations/{locationId}/custom"]
+    )
+    statuses = [
+        dubai.request("POST", path, json={"name": f"Probe {n}", "dataType": "TEXT"}).status_code
+        for n in range(4)
+    ]
+    assert statuses == [201, 201, 503, 503]
+    assert dubai.get(path).status_code == 200
+    with pytest.raises(RuntimeError, match="after"):
+        ghl_standin.set_faults(DUBAI, error_rate=1.0, after=-1)
+
+
 def test_revoked_tokens(ghl_standin: StandIn) -> None:
     pair = ghl_standin.mint_token(location_id=DUBAI)
     api = Api(ghl_standin, pair["access_token"])

@@ -99,6 +99,34 @@ def _validate_pool(location: Location, pool: Any, label: str, custom: list[str] 
         raise ApplicationError(f"{label} is empty: list agents, or match on an attribute.")
 
 
+def rule_validate(
+    *,
+    location: Location,
+    name: str,
+    pool: Any,
+    strategy: str,
+    conditions: Any = None,
+    fallback_pool: Any = None,
+    pipeline_id: str = "",
+    stage_id: str = "",
+) -> None:
+    """Everything `rule_save` checks, without saving (the simulator's candidate rules)."""
+    if not (name or "").strip():
+        raise ApplicationError("A rule needs a name.")
+    if strategy not in Strategy.values:
+        raise ApplicationError(
+            f"Unknown strategy {strategy!r} (use one of {', '.join(Strategy.values)})."
+        )
+    # Custom fields are only known from the mirrored contacts' values; a location with none yet
+    # is checked for the shape of the name only.
+    custom = custom_field_ids(location=location) or None
+    condition_tree.validate(conditions or {}, custom_ids=custom)
+    _validate_pool(location, pool, "Pool", custom)
+    if fallback_pool:
+        _validate_pool(location, fallback_pool, "Fallback pool", custom)
+    _validate_stage(location, pipeline_id, stage_id)
+
+
 def rule_save(
     *,
     location: Location,
@@ -116,20 +144,16 @@ def rule_save(
 ) -> RoutingRule:
     """Create a rule (at the end unless `position` is given) or update `rule`."""
     name = (name or "").strip()
-    if not name:
-        raise ApplicationError("A rule needs a name.")
-    if strategy not in Strategy.values:
-        raise ApplicationError(
-            f"Unknown strategy {strategy!r} (use one of {', '.join(Strategy.values)})."
-        )
-    # Custom fields are only known from the mirrored contacts' values; a location with none yet
-    # is checked for the shape of the name only.
-    custom = custom_field_ids(location=location) or None
-    condition_tree.validate(conditions or {}, custom_ids=custom)
-    _validate_pool(location, pool, "Pool", custom)
-    if fallback_pool:
-        _validate_pool(location, fallback_pool, "Fallback pool", custom)
-    _validate_stage(location, pipeline_id, stage_id)
+    rule_validate(
+        location=location,
+        name=name,
+        pool=pool,
+        strategy=strategy,
+        conditions=conditions,
+        fallback_pool=fallback_pool,
+        pipeline_id=pipeline_id,
+        stage_id=stage_id,
+    )
     with transaction.atomic():
         if rule is None:
             if position is None:

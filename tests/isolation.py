@@ -150,6 +150,11 @@ FOREIGN_OBJECTS: dict[str, Callable[[World], models.Model]] = {
             job=factories.BulkJobFactory(agency=w.b.agency), location=w.b.locations[0]
         ).job
     ),
+    "integrations.routingrule": lambda w: factories.RoutingRuleFactory(location=w.b.locations[0]),
+    "integrations.agentprofile": lambda w: factories.AgentProfileFactory(location=w.b.locations[0]),
+    "integrations.routingdecision": lambda w: factories.RoutingDecisionFactory(
+        location=w.b.locations[0]
+    ),
 }
 
 MODEL_ROUTE = re.compile(
@@ -198,6 +203,7 @@ def _agency_admin_case(pattern: str) -> Check | None:
         "admin/autocomplete/": _admin_autocomplete,
         "admin/jsi18n/": lambda v: _requires_admin_login(v, "/admin/jsi18n/"),
         "admin/(?P<url>.*)$": _admin_catch_all,
+        "admin/integrations/routingrule/simulate/": _simulate_routing,
     }
     if pattern in fixed:
         return fixed[pattern]
@@ -207,6 +213,18 @@ def _agency_admin_case(pattern: str) -> Check | None:
     if match:
         return _agency_model_case(f"{match['app']}.{match['model']}", match["rest"])
     return None
+
+
+def _simulate_routing(v: Visitors) -> None:
+    """The form offers only the agency's locations; another agency's is a 404."""
+    url = "/admin/integrations/routingrule/simulate/"
+    owner = v.on_a(v.world.a.owner)
+    page = owner.get(url)
+    assert page.status_code == 200
+    _shows_nothing_of_b(page, v.world)
+    foreign = owner.get(url, {"location": v.world.b.locations[0].pk, "days": 7})
+    assert foreign.status_code == 404
+    _requires_admin_login(v, url)
 
 
 def _admin_index(v: Visitors) -> None:
@@ -366,6 +384,11 @@ STAFF_OBJECTS: dict[str, Callable[[World], models.Model]] = {
             job=factories.BulkJobFactory(agency=w.b.agency), location=w.b.locations[0]
         ).job
     ),
+    "integrations.routingrule": lambda w: factories.RoutingRuleFactory(location=w.b.locations[0]),
+    "integrations.agentprofile": lambda w: factories.AgentProfileFactory(location=w.b.locations[0]),
+    "integrations.routingdecision": lambda w: factories.RoutingDecisionFactory(
+        location=w.b.locations[0]
+    ),
     "django_celery_beat.periodictask": lambda w: PeriodicTask.objects.create(
         name="probe",
         task="saas_platform.tasks.sessions_clear_expired",
@@ -418,6 +441,9 @@ def _staff_case(pattern: str) -> Check | None:
         "admin/autocomplete/": _only_operators("/admin/autocomplete/", (403,)),
         "admin/jsi18n/": _only_operators("/admin/jsi18n/"),
         "admin/(?P<url>.*)$": _only_operators("/admin/nothing-here/", (404,)),
+        "admin/integrations/routingrule/simulate/": _only_operators(
+            "/admin/integrations/routingrule/simulate/"
+        ),
         "healthz": lambda v: _assert_status(v.on_platform().get("/healthz"), 200),
         "integrations/ghl/oauth/callback": _ghl_callback,
         "integrations/ghl/webhooks": _ghl_webhook,

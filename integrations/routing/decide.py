@@ -22,6 +22,16 @@ from .models import AgentProfile, RoutingDecision, RoutingRule, Strategy
 
 Status = RoutingDecision.Status
 CAP_REASONS = frozenset({"daily_cap", "open_cap"})
+# Why a candidate was skipped, for people (the codes are what decisions store).
+REASONS = {
+    "inactive": "not taking leads (inactive)",
+    "out_of_office": "out of office",
+    "outside_hours": "outside business hours",
+    "daily_cap": "daily cap reached",
+    "open_cap": "open-lead cap reached",
+    "not_specialist": "not a specialist for this lead",
+    "no_profile": "no agent profile",
+}
 
 
 @dataclass

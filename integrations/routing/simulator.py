@@ -120,9 +120,10 @@ def routing_simulate(
         replay.route(contact, result.simulated)
         _count_actual(result.actual, actual.get(contact.ghl_id), contact.assigned_to)
     result.simulated.leads = result.actual.leads = result.leads
-    result.names = dict(
-        MirrorUser.objects.for_location(location).values_list("ghl_id", "first_name")
+    users = MirrorUser.objects.for_location(location).only(
+        "ghl_id", "first_name", "last_name", "email"
     )
+    result.names = {user.ghl_id: str(user) for user in users}
     result.elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
     return result
 

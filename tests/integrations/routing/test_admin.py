@@ -247,11 +247,23 @@ def test_the_simulator_page(world: World, agency_client: AgencyClient) -> None:
     assert client.get(SIMULATE).status_code == 200
     page = client.get(SIMULATE, {"location": location.pk, "days": 7}).content.decode()
     assert "3 leads" in page
-    assert "<td>agent00</td>" not in page  # rows carry the agent and its name
-    assert "agent00 (agent00)" in page and "66.7%" in page and "33.3%" in page
+    MirrorUser.objects.for_location(location).filter(ghl_id="agent01").update(first_name="Mona")
+    page = client.get(SIMULATE, {"location": location.pk, "days": 7}).content.decode()
+    assert "<td>agent00</td>" in page and "<td>agent01 (Mona)</td>" in page
+    assert "66.7%" in page and "33.3%" in page
     assert "0.900" in page  # Jain over 2 and 1: 9 / (2 * 5)
     refused = client.get(SIMULATE, {"location": location.pk, "days": 0}).content.decode()
     assert "greater than or equal to 1" in refused and "leads from" not in refused
     foreign = client.get(SIMULATE, {"location": world.b.locations[0].pk, "days": 7})
     assert foreign.status_code == 404
     assert agency_client(world.a, world.a.client_admin).get(SIMULATE).status_code == 302
+
+
+def test_operators_simulate_any_location(world: World, platform_client: Any) -> None:
+    location = world.b.locations[0]
+    team = agents(location, 2)
+    rule_save(location=location, name="All", pool={"agents": team})
+    contacts(location, 2, lambda i: {"date_added": timezone.now() - timedelta(hours=i + 1)})
+    client = platform_client(world.operator)
+    page = client.get(SIMULATE, {"location": location.pk, "days": 1}).content.decode()
+    assert "2 leads" in page and "50.0%" in page and "1.000" in page

@@ -110,7 +110,7 @@ def routing_simulate(
         .filter(date_added__gte=start, date_added__lt=end)
         .order_by("date_added", "id")
     )
-    replay = _Replay(location, ruleset, profiles, start)
+    replay = _Replay(location, ruleset, profiles, start, _closes(location, contacts))
     actual = _actual(location, contacts)
     result = SimulationResult(
         days=days, start=start, end=end, leads=0, pool=pool, simulated=Column(), actual=Column()
@@ -171,6 +171,7 @@ class _Replay:
         rules: list[RoutingRule],
         profiles: list[AgentProfile],
         start: datetime,
+        closes: dict[str, datetime],
     ) -> None:
         self.location, self.rules, self.profiles = location, rules, profiles
         self.pointers = {id(rule): decide.Pointers() for rule in rules}
@@ -181,7 +182,7 @@ class _Replay:
             loads.open_loads(location=location, agents=ids, before=start)
         )
         self.closing: list[tuple[datetime, int, str]] = []  # (closed at, seq, agent)
-        self.closes = _closes(location, start)
+        self.closes = closes
         self.seq = 0
         self.memory: dict[tuple[str, str], tuple[int, str]] = {}
         if any(rule.strategy == Strategy.STICKY for rule in rules):
@@ -274,14 +275,13 @@ class _Replay:
                 self.memory[key] = (self.seq, agent)
 
 
-def _closes(location: Location, start: datetime) -> dict[str, datetime]:
-    """When each contact's opportunity closed (won / lost / abandoned), for leads of the window."""
+def _closes(location: Location, contacts: QuerySet[MirrorContact]) -> dict[str, datetime]:
+    """When each lead of the window first had an opportunity closed (won / lost / abandoned)."""
     rows = (
         MirrorOpportunity.objects.for_location(location)
-        .filter(status__in=loads.CLOSED)
-        .exclude(contact_ghl_id="")
+        .filter(status__in=loads.CLOSED, contact_ghl_id__in=contacts.values("ghl_id"))
         .annotate(at=Coalesce(F("last_status_change_at"), F("ghl_updated_at")))
-        .filter(at__gte=start)
+        .exclude(at=None)
         .values("contact_ghl_id")
         .annotate(first=Min("at"))
         .values_list("contact_ghl_id", "first")

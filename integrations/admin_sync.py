@@ -22,6 +22,8 @@ from tenants.admin.scoping import (
 from tenants.models import Location
 from tenants.request import actor
 
+from .admin_decisions import contact_decisions_html
+from .mirror.models import MirrorContact
 from .privacy import contact_erase, contact_export
 from .sync.engine import sync_run_start
 from .sync.models import LocationSync, SyncRun
@@ -164,7 +166,12 @@ class MirrorContactAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
         "date_added",
         "ghl_updated_at",
         "synced_at",
+        "routing",
     )
+
+    @admin.display(description="Routing decisions")
+    def routing(self, obj: MirrorContact) -> str:
+        return contact_decisions_html(obj, self.admin_site.name)
 
     @admin.action(description="Export everything we hold about the person (JSON)")
     def export(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> HttpResponse | None:

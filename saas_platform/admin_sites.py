@@ -12,7 +12,15 @@ from django.http import HttpRequest
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
 from integrations import admin as integrations_admin
-from integrations import admin_bulk, admin_connectors, admin_imports, admin_packs, admin_sync
+from integrations import (
+    admin_bulk,
+    admin_connectors,
+    admin_decisions,
+    admin_imports,
+    admin_packs,
+    admin_routing,
+    admin_sync,
+)
 from integrations.bulk.models import BulkJob, ContactImport
 from integrations.connectors.models import (
     ExternalConnection,
@@ -24,6 +32,7 @@ from integrations.ghl.models import GhlCallLog, GhlInstallation
 from integrations.inbox.models import InboundEvent
 from integrations.mirror.models import MirrorContact
 from integrations.packs.models import PackActivation
+from integrations.routing.models import AgentProfile, RoutingDecision, RoutingRule
 from integrations.sync.models import LocationSync, SyncRun
 from tenants.admin import agency as agency_admin
 from tenants.admin import staff as staff_admin
@@ -87,6 +96,9 @@ agency_site.register(FieldOverwrite, admin_connectors.FieldOverwriteAdmin)
 agency_site.register(ContactImport, admin_imports.ContactImportAdmin)
 agency_site.register(BulkJob, admin_bulk.BulkJobAdmin)
 agency_site.register(PackActivation, admin_packs.PackActivationAdmin)
+agency_site.register(RoutingRule, admin_routing.RoutingRuleAdmin)
+agency_site.register(AgentProfile, admin_routing.AgentProfileAdmin)
+agency_site.register(RoutingDecision, admin_decisions.RoutingDecisionAdmin)
 
 staff_site.register(Agency, staff_admin.StaffAgencyAdmin)
 # The Location list with the pack action of the integrations (tenants may not import them).
@@ -104,6 +116,9 @@ staff_site.register(ExternalConnection, admin_connectors.StaffExternalConnection
 staff_site.register(ExternalSyncRun, admin_connectors.StaffExternalSyncRunAdmin)
 staff_site.register(BulkJob, admin_bulk.StaffBulkJobAdmin)
 staff_site.register(PackActivation, admin_packs.StaffPackActivationAdmin)
+staff_site.register(RoutingRule, admin_routing.StaffRoutingRuleAdmin)
+staff_site.register(AgentProfile, admin_routing.StaffAgentProfileAdmin)
+staff_site.register(RoutingDecision, admin_decisions.StaffRoutingDecisionAdmin)
 
 
 class _StaffOnly(StaffAdminMixin, admin.ModelAdmin[Any]):

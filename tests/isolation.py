@@ -153,6 +153,11 @@ FOREIGN_OBJECTS: dict[str, Callable[[World], models.Model]] = {
     "integrations.packactivation": lambda w: factories.PackActivationFactory(
         location=w.b.locations[0]
     ),
+    "integrations.routingrule": lambda w: factories.RoutingRuleFactory(location=w.b.locations[0]),
+    "integrations.agentprofile": lambda w: factories.AgentProfileFactory(location=w.b.locations[0]),
+    "integrations.routingdecision": lambda w: factories.RoutingDecisionFactory(
+        location=w.b.locations[0]
+    ),
 }
 
 MODEL_ROUTE = re.compile(
@@ -201,6 +206,7 @@ def _agency_admin_case(pattern: str) -> Check | None:
         "admin/autocomplete/": _admin_autocomplete,
         "admin/jsi18n/": lambda v: _requires_admin_login(v, "/admin/jsi18n/"),
         "admin/(?P<url>.*)$": _admin_catch_all,
+        "admin/integrations/routingrule/simulate/": _simulate_routing,
     }
     if pattern in fixed:
         return fixed[pattern]
@@ -210,6 +216,18 @@ def _agency_admin_case(pattern: str) -> Check | None:
     if match:
         return _agency_model_case(f"{match['app']}.{match['model']}", match["rest"])
     return None
+
+
+def _simulate_routing(v: Visitors) -> None:
+    """The form offers only the agency's locations; another agency's is a 404."""
+    url = "/admin/integrations/routingrule/simulate/"
+    owner = v.on_a(v.world.a.owner)
+    page = owner.get(url)
+    assert page.status_code == 200
+    _shows_nothing_of_b(page, v.world)
+    foreign = owner.get(url, {"location": v.world.b.locations[0].pk, "days": 7})
+    assert foreign.status_code == 404
+    _requires_admin_login(v, url)
 
 
 def _admin_index(v: Visitors) -> None:
@@ -372,6 +390,11 @@ STAFF_OBJECTS: dict[str, Callable[[World], models.Model]] = {
     "integrations.packactivation": lambda w: factories.PackActivationFactory(
         location=w.b.locations[0]
     ),
+    "integrations.routingrule": lambda w: factories.RoutingRuleFactory(location=w.b.locations[0]),
+    "integrations.agentprofile": lambda w: factories.AgentProfileFactory(location=w.b.locations[0]),
+    "integrations.routingdecision": lambda w: factories.RoutingDecisionFactory(
+        location=w.b.locations[0]
+    ),
     "django_celery_beat.periodictask": lambda w: PeriodicTask.objects.create(
         name="probe",
         task="saas_platform.tasks.sessions_clear_expired",
@@ -424,6 +447,9 @@ def _staff_case(pattern: str) -> Check | None:
         "admin/autocomplete/": _only_operators("/admin/autocomplete/", (403,)),
         "admin/jsi18n/": _only_operators("/admin/jsi18n/"),
         "admin/(?P<url>.*)$": _only_operators("/admin/nothing-here/", (404,)),
+        "admin/integrations/routingrule/simulate/": _only_operators(
+            "/admin/integrations/routingrule/simulate/"
+        ),
         "healthz": lambda v: _assert_status(v.on_platform().get("/healthz"), 200),
         "integrations/ghl/oauth/callback": _ghl_callback,
         "integrations/ghl/webhooks": _ghl_webhook,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
 from integrations.ghl import operations as ops
@@ -14,9 +15,10 @@ from integrations.ghl.errors import GhlNotFound, GhlValidationError
 from integrations.ghl.governor import Priority
 from integrations.mirror.writer import mirror_upsert
 from integrations.sync.engine import location_installation
-from tenants.models import Location
+from tenants.models import Location, User
+from tenants.services import audit_record
 
-from .engine import route_lead
+from .engine import current_decision, route_lead
 from .models import RoutingDecision, RoutingRule
 
 
@@ -67,6 +69,30 @@ def lead_assign(*, location: Location, contact_ghl_id: str) -> RoutingDecision:
         ghl_opportunity_id=opportunity_id or decision.ghl_opportunity_id,
     )
     decision.refresh_from_db()
+    return decision
+
+
+def lead_reroute(
+    *, location: Location, contact_ghl_id: str, acting_user: User | None = None
+) -> RoutingDecision:
+    """Route the lead again now (its old decision kept as history) and, once committed, queue
+    the GHL write of the new agent. The write is the idempotent `lead_assign` task, so its
+    retries never route the lead a third time."""
+    from integrations.tasks import routing_lead_assign
+
+    with transaction.atomic():
+        old = current_decision(location=location, contact_ghl_id=contact_ghl_id)
+        decision = route_lead(location=location, contact_ghl_id=contact_ghl_id, reroute=True)
+        audit_record(
+            action="routing_decision.rerouted",
+            target=decision,
+            acting_user=acting_user,
+            agency=location.agency,
+            location=location,
+            changes={"agent": (old.agent_ghl_id if old else "", decision.agent_ghl_id)},
+        )
+        if decision.agent_ghl_id:
+            transaction.on_commit(lambda: routing_lead_assign.delay(location.pk, contact_ghl_id))
     return decision
 
 

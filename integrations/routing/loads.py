@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection
-from datetime import date
+from datetime import date, datetime
 
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef
@@ -40,7 +40,11 @@ def day_count_bump(*, location: Location, agent: str, day: date) -> None:
         )
 
 
-def open_loads(*, location: Location, agents: Collection[str]) -> dict[str, int]:
+def open_loads(
+    *, location: Location, agents: Collection[str], before: datetime | None = None
+) -> dict[str, int]:
+    """`before`: only leads routed, and opportunities opened, before that instant (where the
+    simulator starts its replay); closures are taken as they stand now."""
     closed = MirrorOpportunity.objects.for_location(location).filter(
         contact_ghl_id=OuterRef("contact_ghl_id"), status__in=CLOSED
     )
@@ -48,9 +52,10 @@ def open_loads(*, location: Location, agents: Collection[str]) -> dict[str, int]
         RoutingDecision.objects.for_location(location)
         .filter(is_current=True, status__in=ROUTED, agent_ghl_id__in=agents)
         .exclude(Exists(closed))
-        .values("agent_ghl_id")
-        .annotate(n=Count("id"))
     )
+    if before is not None:
+        routed = routed.filter(created_at__lt=before)
+    routed = routed.values("agent_ghl_id").annotate(n=Count("id"))
     ours = RoutingDecision.objects.for_location(location).filter(
         is_current=True,
         contact_ghl_id=OuterRef("contact_ghl_id"),
@@ -60,9 +65,10 @@ def open_loads(*, location: Location, agents: Collection[str]) -> dict[str, int]
         MirrorOpportunity.objects.for_location(location)
         .filter(status="open", assigned_to__in=agents)
         .exclude(Exists(ours))
-        .values("assigned_to")
-        .annotate(n=Count("id"))
     )
+    if before is not None:
+        book = book.exclude(ghl_created_at__gte=before)
+    book = book.values("assigned_to").annotate(n=Count("id"))
     loads: Counter[str] = Counter()
     for row in routed:
         loads[row["agent_ghl_id"]] += row["n"]

@@ -22,6 +22,38 @@ from .availability import validate_hours, validate_timezone
 from .models import AgentProfile, RoutingRule, RoutingRuleState, Strategy
 
 
+def agent_profile_validate(
+    *,
+    location: Location,
+    ghl_user_id: str,
+    weight: Any,
+    max_per_day: Any,
+    max_open: Any,
+    attributes: Any,
+    hours: Any,
+    hours_timezone: str,
+    out_of_office_from: datetime | None,
+    out_of_office_until: datetime | None,
+) -> None:
+    """Everything `agent_profile_save` checks, without saving (the admin form's messages)."""
+    if not MirrorUser.objects.for_location(location).filter(ghl_id=ghl_user_id).exists():
+        raise ApplicationError(f"Unknown agent {ghl_user_id!r}: not a GHL user of this location.")
+    if not isinstance(weight, int) or weight < 1:
+        raise ApplicationError("Weight must be a whole number of at least 1.")
+    for label, cap in (("Leads per day", max_per_day), ("Open leads", max_open)):
+        if cap is not None and (not isinstance(cap, int) or cap < 0):
+            raise ApplicationError(f"{label} cap must be a whole number (or empty for none).")
+    if not isinstance(attributes, dict) or not all(
+        isinstance(k, str) and k and isinstance(v, list) and all(isinstance(x, str) for x in v)
+        for k, v in attributes.items()
+    ):
+        raise ApplicationError('Attributes must look like {"area": ["Dubai Marina", "JLT"]}.')
+    validate_hours(hours or {})
+    validate_timezone(hours_timezone)
+    if out_of_office_from and out_of_office_until and out_of_office_until <= out_of_office_from:
+        raise ApplicationError("Out of office must end after it starts.")
+
+
 def agent_profile_save(
     *,
     location: Location,
@@ -38,23 +70,19 @@ def agent_profile_save(
     acting_user: User | None = None,
 ) -> AgentProfile:
     """Create or update the routing profile of one GHL user of the location."""
-    if not MirrorUser.objects.for_location(location).filter(ghl_id=ghl_user_id).exists():
-        raise ApplicationError(f"Unknown agent {ghl_user_id!r}: not a GHL user of this location.")
-    if not isinstance(weight, int) or weight < 1:
-        raise ApplicationError("Weight must be a whole number of at least 1.")
-    for label, cap in (("Leads per day", max_per_day), ("Open leads", max_open)):
-        if cap is not None and (not isinstance(cap, int) or cap < 0):
-            raise ApplicationError(f"{label} cap must be a whole number (or empty for none).")
+    agent_profile_validate(
+        location=location,
+        ghl_user_id=ghl_user_id,
+        weight=weight,
+        max_per_day=max_per_day,
+        max_open=max_open,
+        attributes=attributes or {},
+        hours=hours or {},
+        hours_timezone=hours_timezone,
+        out_of_office_from=out_of_office_from,
+        out_of_office_until=out_of_office_until,
+    )
     attributes = attributes or {}
-    if not isinstance(attributes, dict) or not all(
-        isinstance(k, str) and k and isinstance(v, list) and all(isinstance(x, str) for x in v)
-        for k, v in attributes.items()
-    ):
-        raise ApplicationError('Attributes must look like {"area": ["Dubai Marina", "JLT"]}.')
-    validate_hours(hours or {})
-    validate_timezone(hours_timezone)
-    if out_of_office_from and out_of_office_until and out_of_office_until <= out_of_office_from:
-        raise ApplicationError("Out of office must end after it starts.")
     values = {
         "active": active,
         "weight": weight,
@@ -100,6 +128,36 @@ def _validate_pool(location: Location, pool: Any, label: str, custom: list[str] 
         raise ApplicationError(f"{label} is empty: list agents, or match on an attribute.")
 
 
+def rule_validate(
+    *,
+    location: Location,
+    name: str,
+    pool: Any,
+    strategy: str,
+    conditions: Any = None,
+    fallback_pool: Any = None,
+    pipeline_id: str = "",
+    stage_id: str = "",
+) -> None:
+    """Everything `rule_save` checks, without saving (the simulator's candidate rules)."""
+    if not (name or "").strip():
+        raise ApplicationError("A rule needs a name.")
+    if strategy not in Strategy.values:
+        raise ApplicationError(
+            f"Unknown strategy {strategy!r} (use one of {', '.join(Strategy.values)})."
+        )
+    # Custom fields are known from the mirrored contacts' values and from the location's packs
+    # (a field a pack just created has no values yet); a location with no mirrored values yet is
+    # checked for the shape of the name only.
+    mirrored = custom_field_ids(location=location)
+    custom = [*mirrored, *pack_custom_field_ids(location=location)] if mirrored else None
+    condition_tree.validate(conditions or {}, custom_ids=custom)
+    _validate_pool(location, pool, "Pool", custom)
+    if fallback_pool:
+        _validate_pool(location, fallback_pool, "Fallback pool", custom)
+    _validate_stage(location, pipeline_id, stage_id)
+
+
 def rule_save(
     *,
     location: Location,
@@ -117,22 +175,16 @@ def rule_save(
 ) -> RoutingRule:
     """Create a rule (at the end unless `position` is given) or update `rule`."""
     name = (name or "").strip()
-    if not name:
-        raise ApplicationError("A rule needs a name.")
-    if strategy not in Strategy.values:
-        raise ApplicationError(
-            f"Unknown strategy {strategy!r} (use one of {', '.join(Strategy.values)})."
-        )
-    # Custom fields are known from the mirrored contacts' values and from the location's packs
-    # (a field a pack just created has no values yet); a location with no mirrored values yet is
-    # checked for the shape of the name only.
-    mirrored = custom_field_ids(location=location)
-    custom = [*mirrored, *pack_custom_field_ids(location=location)] if mirrored else None
-    condition_tree.validate(conditions or {}, custom_ids=custom)
-    _validate_pool(location, pool, "Pool", custom)
-    if fallback_pool:
-        _validate_pool(location, fallback_pool, "Fallback pool", custom)
-    _validate_stage(location, pipeline_id, stage_id)
+    rule_validate(
+        location=location,
+        name=name,
+        pool=pool,
+        strategy=strategy,
+        conditions=conditions,
+        fallback_pool=fallback_pool,
+        pipeline_id=pipeline_id,
+        stage_id=stage_id,
+    )
     with transaction.atomic():
         if rule is None:
             if position is None:

@@ -1,4 +1,5 @@
-"""Set-based writes into the GHL mirror: COPY into a temporary staging table, then one statement.
+"""Set-based writes into the GHL mirror: COPY into a temporary staging table (a few records: an
+inline VALUES list), then one statement.
 
 The rules every write follows (docs/mirror.md has the why):
 
@@ -40,6 +41,11 @@ from integrations.mirror.models import MirrorTombstone
 from tenants.models import Location
 
 _DELETIONS_STAGE = "_mirror_stage_deletions"
+# Up to this many records are written from an inline VALUES list instead of a staging table: a
+# temporary table is a CREATE and a DROP in the system catalogs, which a webhook's single record
+# would pay for on every event (and which bloats the catalogs at webhook rates).
+INLINE_ROWS = 32
+_column_types: dict[str, dict[str, str]] = {}
 
 
 @dataclass(frozen=True)
@@ -221,13 +227,20 @@ def _upsert(
     )
     # In id order, so that writers of overlapping batches take row locks in the same order.
     ordered = sorted(rows, key=itemgetter(0))
-    _stage(
-        cursor,
-        stage,
-        f"ON COMMIT DROP AS SELECT {loc}, {staged} FROM {target} WITH NO DATA",  # noqa: S608
-        ("location_id", *columns),
-        ((location_id, *row) for row in ordered),
-    )
+    staged_columns = ("location_id", *columns)
+    params: dict[str, Any] = {"kind": spec.name}
+    if len(ordered) <= INLINE_ROWS:
+        source, inline = _inline_source(cursor, spec, staged_columns, location_id, ordered)
+        params.update(inline)
+    else:
+        _stage(
+            cursor,
+            stage,
+            f"ON COMMIT DROP AS SELECT {loc}, {staged} FROM {target} WITH NO DATA",  # noqa: S608
+            staged_columns,
+            ((location_id, *row) for row in ordered),
+        )
+        source = f"{s} s"
     compared = columns[1:]  # the change time too: a newer time with the same data is news
     stored = ", ".join(f"m.{_q(c)}" for c in compared)
     incoming = ", ".join(f"EXCLUDED.{_q(c)}" for c in compared)
@@ -236,7 +249,7 @@ def _upsert(
         WITH written AS (
             INSERT INTO {target} AS m ({loc}, {synced}, {selected})
             SELECT s.{loc}, statement_timestamp(), {values}
-            FROM {s} s
+            FROM {source}
             WHERE NOT EXISTS (
                 SELECT 1 FROM {tomb} t
                 WHERE t.{loc} = s.{loc} AND t.{kind_col} = %(kind)s AND t.{ghl_id} = s.{ghl_id}
@@ -256,20 +269,55 @@ def _upsert(
     # What was not written is stale or unchanged. Written rows now carry the staged change time
     # and no tombstone, so "stored newer, or tombstone at least as new" picks out the stale.
     classify = f"""
-        SELECT count(*) FROM {s} s
+        SELECT count(*) FROM {source}
         LEFT JOIN {target} m ON m.{loc} = s.{loc} AND m.{ghl_id} = s.{ghl_id}
         LEFT JOIN {tomb} t
           ON t.{loc} = s.{loc} AND t.{kind_col} = %(kind)s AND t.{ghl_id} = s.{ghl_id}
         WHERE (t.{changed} IS NOT NULL AND (s.{changed} IS NULL OR t.{changed} >= s.{changed}))
            OR (m.{changed} IS NOT NULL AND (s.{changed} IS NULL OR m.{changed} > s.{changed}))
     """  # noqa: S608 — identifiers from the models, values bound
-    cursor.execute(write, {"kind": spec.name})
+    cursor.execute(write, params)
     inserted, updated = cursor.fetchone()
     stale = 0
     if inserted + updated < len(rows):
-        cursor.execute(classify, {"kind": spec.name})
+        cursor.execute(classify, params)
         (stale,) = cursor.fetchone()
     return int(inserted), int(updated), int(stale)
+
+
+def _inline_source(
+    cursor: CursorWrapper,
+    spec: Kind,
+    columns: Sequence[str],
+    location_id: int,
+    rows: Sequence[Row],
+) -> tuple[str, dict[str, Any]]:
+    """`(VALUES …) AS s(…)` standing in for the staging table: the same columns, each value cast
+    to the staging column's type (JSON as text, as COPY stages it)."""
+    types = _types_of(cursor, spec.table)
+    casts = ["text" if c in spec.json_columns else types[c] for c in columns]
+    params: dict[str, Any] = {}
+    tuples = []
+    for r, row in enumerate(rows):
+        cells = []
+        for c, (value, cast) in enumerate(zip((location_id, *row), casts, strict=True)):
+            params[f"v{r}_{c}"] = value
+            cells.append(f"%(v{r}_{c})s::{cast}")
+        tuples.append(f"({', '.join(cells)})")
+    names = ", ".join(_q(c) for c in columns)
+    return f"(VALUES {', '.join(tuples)}) AS s({names})", params
+
+
+def _types_of(cursor: CursorWrapper, table: str) -> dict[str, str]:
+    """Column → SQL type of a mirror table (read once per process: only migrations change it)."""
+    if table not in _column_types:
+        cursor.execute(
+            "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
+            " WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+            [table],
+        )
+        _column_types[table] = dict(cursor.fetchall())
+    return _column_types[table]
 
 
 def _delete(

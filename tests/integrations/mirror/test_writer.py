@@ -1,6 +1,7 @@
 """`mirror_upsert` / `mirror_delete` rules on real PostgreSQL: newer wins, identical data is not
 rewritten, deletions leave tombstones, bad batches write nothing, and one location's writes never
-reach another's rows."""
+reach another's rows — each rule both for records written from an inline VALUES list (a few, as
+webhooks bring them) and through the staging table (pages)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
+from integrations.mirror import writer
 from integrations.mirror.mapping import InvalidRecordsError
 from integrations.mirror.models import (
     MirrorAppointment,
@@ -34,6 +37,13 @@ from tests.integrations.mirror.helpers import (
 )
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True, params=["inline", "staged"])
+def write_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    if request.param == "staged":
+        monkeypatch.setattr(writer, "INLINE_ROWS", 0)
+    return str(request.param)
 
 
 # --- ordering: newer wins, older is stale, identical is unchanged ------------------------------
@@ -326,3 +336,12 @@ def test_naive_change_times_are_refused(dubai: Location) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         upsert(dubai, [contact()], changed_at=NAIVE)
     assert not MirrorContact.objects.for_location(dubai).exists()
+
+
+def test_a_webhooks_few_records_create_no_staging_table(dubai: Location, write_path: str) -> None:
+    """A temporary table per webhook would churn the system catalogs at webhook rates."""
+    with CaptureQueriesContext(connection) as queries:
+        upsert(dubai, [contact("c1", T0, firstName="Mona")])
+    created = [q["sql"] for q in queries.captured_queries if "CREATE TEMPORARY" in q["sql"]]
+    assert bool(created) == (write_path == "staged")
+    assert stored(dubai, "c1").first_name == "Mona"

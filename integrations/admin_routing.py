@@ -23,10 +23,13 @@ from .admin_connectors import JSONText
 from .admin_simulate import SimulateMixin
 from .routing.models import AgentProfile, RoutingRule
 from .routing.services import (
+    agent_profile_delete,
     agent_profile_save,
     agent_profile_validate,
+    rule_delete,
     rule_save,
     rule_validate,
+    rules_naming_agent,
 )
 
 
@@ -127,6 +130,13 @@ class RoutingRuleAdmin(SimulateMixin, AgencyScopedAdmin):
         )
         obj.pk, obj.position = saved.pk, saved.position
 
+    def delete_model(self, request: HttpRequest, obj: RoutingRule) -> None:
+        rule_delete(rule=obj, acting_user=actor(request))
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for rule in queryset:
+            rule_delete(rule=rule, acting_user=actor(request))
+
 
 def _pool_text(pool: dict[str, Any]) -> str:
     parts = [", ".join(pool.get("agents") or [])]
@@ -213,6 +223,21 @@ class AgentProfileAdmin(AgencyScopedAdmin):
             **values,
         )
         obj.pk = saved.pk
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        """A profile a rule still names is shown as protected, and the deletion refused."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        for profile in objs:
+            naming = rules_naming_agent(location=profile.location, ghl_user_id=profile.ghl_user_id)
+            protected += [f"Routing rule “{r.name}” (its pool names {profile})" for r in naming]
+        return deleted, counts, perms_needed, protected
+
+    def delete_model(self, request: HttpRequest, obj: AgentProfile) -> None:
+        agent_profile_delete(profile=obj, acting_user=actor(request))
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for profile in queryset:
+            agent_profile_delete(profile=profile, acting_user=actor(request))
 
 
 class StaffAgentProfileAdmin(StaffAdminMixin, AgentProfileAdmin):

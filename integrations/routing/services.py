@@ -225,3 +225,48 @@ def _validate_stage(location: Location, pipeline_id: str, stage_id: str) -> None
         raise ApplicationError(f"The location has no pipeline {pipeline_id!r}.")
     if not any(stage.get("id") == stage_id for stage in pipeline.stages):
         raise ApplicationError(f"The pipeline {pipeline.name!r} has no stage {stage_id!r}.")
+
+
+def rules_naming_agent(*, location: Location, ghl_user_id: str) -> list[RoutingRule]:
+    """The rules whose pool or fallback pool lists the agent by id."""
+    return [
+        rule
+        for rule in RoutingRule.objects.for_location(location)
+        if ghl_user_id in (rule.pool.get("agents") or [])
+        or ghl_user_id in ((rule.fallback_pool or {}).get("agents") or [])
+    ]
+
+
+def rule_delete(*, rule: RoutingRule, acting_user: User | None = None) -> None:
+    """Delete a rule; its past decisions keep the rule's name."""
+    location = rule.location
+    with transaction.atomic():
+        audit_record(
+            action="routing_rule.deleted",
+            target=rule,
+            acting_user=acting_user,
+            agency=location.agency,
+            location=location,
+        )
+        rule.delete()
+
+
+def agent_profile_delete(*, profile: AgentProfile, acting_user: User | None = None) -> None:
+    """Delete an agent's profile — refused while a rule names the agent, since that rule would
+    then send leads to nobody (deactivate the profile to pause the agent instead)."""
+    location = profile.location
+    if naming := rules_naming_agent(location=location, ghl_user_id=profile.ghl_user_id):
+        names = ", ".join(repr(rule.name) for rule in naming)
+        raise ApplicationError(
+            f"{profile.ghl_user_id} is in the pool of {names}: remove the agent from those rules "
+            "first, or deactivate the profile instead."
+        )
+    with transaction.atomic():
+        audit_record(
+            action="routing_agent.deleted",
+            target=profile,
+            acting_user=acting_user,
+            agency=location.agency,
+            location=location,
+        )
+        profile.delete()

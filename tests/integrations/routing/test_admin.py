@@ -13,7 +13,8 @@ from django.utils import timezone
 from integrations.mirror.models import MirrorContact, MirrorUser
 from integrations.routing.engine import route_lead
 from integrations.routing.models import AgentProfile, RoutingDecision, RoutingRule, RoutingRuleState
-from integrations.routing.services import rule_save
+from integrations.routing.services import agent_profile_delete, rule_save
+from saas_platform.kernel.errors import ApplicationError
 from sandbox.ghl.testing import StandIn
 from tenants.models import AuditLogEntry, Location
 from tests.conftest import AgencyClient, World
@@ -267,3 +268,40 @@ def test_operators_simulate_any_location(world: World, platform_client: Any) -> 
     client = platform_client(world.operator)
     page = client.get(SIMULATE, {"location": location.pk, "days": 1}).content.decode()
     assert "2 leads" in page and "50.0%" in page and "1.000" in page
+
+
+def test_deleting_a_rule_is_audited_and_an_agent_a_rule_names_is_protected(
+    world: World, agency_client: AgencyClient
+) -> None:
+    location = world.a.locations[0]
+    agents(location, 2)
+    rule = rule_save(location=location, name="Marina leads", pool={"agents": ["agent00"]})
+    client = agency_client(world.a, world.a.owner)
+    named = AgentProfile.objects.for_location(location).get(ghl_user_id="agent00")
+    free = AgentProfile.objects.for_location(location).get(ghl_user_id="agent01")
+
+    refused = client.post(f"{PROFILES}{named.pk}/delete/", {"post": "yes"})
+    assert "Marina leads" in refused.content.decode()
+    assert AgentProfile.objects.for_location(location).filter(pk=named.pk).exists()
+    assert client.post(f"{PROFILES}{free.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert not AgentProfile.objects.for_location(location).filter(pk=free.pk).exists()
+
+    assert client.post(f"{RULES}{rule.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert not RoutingRule.objects.for_location(location).exists()
+    audited = AuditLogEntry.objects.for_agency(world.a.agency).filter(actor=world.a.owner)
+    assert set(audited.values_list("action", flat=True)) >= {
+        "routing_rule.deleted",
+        "routing_agent.deleted",
+    }
+    # With the rule gone, the agent may go too.
+    assert client.post(f"{PROFILES}{named.pk}/delete/", {"post": "yes"}).status_code == 302
+
+
+def test_the_service_refuses_to_delete_an_agent_a_rule_names(world: World) -> None:
+    location = world.a.locations[0]
+    agents(location, 1)
+    rule_save(location=location, name="Only", pool={"agents": ["agent00"]})
+    profile = AgentProfile.objects.for_location(location).get(ghl_user_id="agent00")
+    with pytest.raises(ApplicationError, match="in the pool of 'Only'"):
+        agent_profile_delete(profile=profile)
+    assert AgentProfile.objects.for_location(location).filter(pk=profile.pk).exists()

@@ -20,6 +20,17 @@ from integrations.mirror.models import (
     MirrorTombstone,
     MirrorUser,
 )
+from integrations.reporting.models import (
+    AppointmentDay,
+    LeadDay,
+    OutcomeDay,
+    PipelineStage,
+    ReportDirty,
+    ReportLabel,
+    ReportSchedule,
+    ReportState,
+    RoutingDay,
+)
 from integrations.routing.models import (
     AgentDayCount,
     AgentProfile,
@@ -32,6 +43,7 @@ from integrations.sync.models import LocationSync, SyncCursor, SyncRun
 __all__ = [
     "AgentDayCount",
     "AgentProfile",
+    "AppointmentDay",
     "BulkJob",
     "BulkJobItem",
     "ContactImport",
@@ -44,6 +56,7 @@ __all__ = [
     "GhlOAuthState",
     "GhlToken",
     "InboundEvent",
+    "LeadDay",
     "LocationSync",
     "MirrorAppointment",
     "MirrorContact",
@@ -53,6 +66,13 @@ __all__ = [
     "MirrorPipeline",
     "MirrorTombstone",
     "MirrorUser",
+    "OutcomeDay",
+    "PipelineStage",
+    "ReportDirty",
+    "ReportLabel",
+    "ReportSchedule",
+    "ReportState",
+    "RoutingDay",
     "RoutingDecision",
     "RoutingRule",
     "RoutingRuleState",

@@ -17,6 +17,7 @@ from .ghl.errors import GhlError, GhlRateLimited, GhlServerError, GhlTimeout
 from .ghl.models import GhlInstallation
 from .ghl.reconnect import reconnect_link_send
 from .inbox import services as inbox
+from .reporting import refresh as reporting_refresh
 from .sync import engine as sync_engine
 from .sync import schedule as sync_schedule
 
@@ -185,3 +186,14 @@ def routing_lead_assign(location_pk: int, contact_ghl_id: str) -> str:
     location = Location.objects.unscoped().select_related("agency").get(pk=location_pk)
     decision = lead_assign(location=location, contact_ghl_id=contact_ghl_id)
     return f"{decision.status} {decision.agent_ghl_id}".strip()
+
+
+@shared_task
+def reporting_refresh_dirty() -> int:
+    """Every minute: rebuild the rollups of locations whose data changed."""
+    return reporting_refresh.report_dirty_refresh()
+
+
+@shared_task
+def reporting_location_rebuild(location_pk: int) -> int:
+    return reporting_refresh.report_rollups_rebuild(location_id=location_pk)

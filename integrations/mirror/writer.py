@@ -37,6 +37,7 @@ from integrations.mirror.mapping import (
     map_records,
 )
 from integrations.mirror.models import MirrorTombstone
+from integrations.mirror.signals import mirror_written
 from tenants.models import Location
 
 _DELETIONS_STAGE = "_mirror_stage_deletions"
@@ -87,6 +88,8 @@ def mirror_upsert(
         if deletions:
             # A record saying "deleted" is a record: older than the stored row, it is stale.
             _removed, refused = _delete(cursor, spec, location_id, deletions, unless_newer=True)
+        if inserted + updated or len(deletions) > refused:
+            _written(location_id, spec.name)
     return WriteResult(
         inserted=inserted,
         updated=updated,
@@ -122,10 +125,17 @@ def mirror_delete(
     with transaction.atomic(), connection.cursor() as cursor:
         gone = [(ghl_id, deleted_at) for ghl_id in ids]
         removed, _refused = _delete(cursor, spec, location_id, gone, unless_newer=False)
+        if removed:
+            _written(location_id, spec.name)
     return removed
 
 
 # --- the parts ----------------------------------------------------------------------------------
+
+
+def _written(location_id: int, kind: str) -> None:
+    # Inside the write's transaction: what listeners record commits or rolls back with it.
+    mirror_written.send(Location, location_id=location_id, kind=kind)
 
 
 def _location_ghl_id(location_id: int) -> str:

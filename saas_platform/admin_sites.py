@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
 from integrations import admin as integrations_admin
-from integrations import admin_bulk, admin_connectors, admin_imports, admin_sync
+from integrations import admin_bulk, admin_connectors, admin_imports, admin_reporting, admin_sync
 from integrations.bulk.models import BulkJob, ContactImport
 from integrations.connectors.models import (
     ExternalConnection,
@@ -23,6 +23,7 @@ from integrations.connectors.models import (
 from integrations.ghl.models import GhlCallLog, GhlInstallation
 from integrations.inbox.models import InboundEvent
 from integrations.mirror.models import MirrorContact
+from integrations.reporting.models import ReportSchedule
 from integrations.sync.models import LocationSync, SyncRun
 from tenants.admin import agency as agency_admin
 from tenants.admin import staff as staff_admin
@@ -85,6 +86,7 @@ agency_site.register(SyncConflict, admin_connectors.SyncConflictAdmin)
 agency_site.register(FieldOverwrite, admin_connectors.FieldOverwriteAdmin)
 agency_site.register(ContactImport, admin_imports.ContactImportAdmin)
 agency_site.register(BulkJob, admin_bulk.BulkJobAdmin)
+agency_site.register(ReportSchedule, admin_reporting.ReportScheduleAdmin)  # + dashboards
 
 staff_site.register(Agency, staff_admin.StaffAgencyAdmin)
 staff_site.register(Location, staff_admin.StaffLocationAdmin)
@@ -100,6 +102,7 @@ staff_site.register(SyncRun, admin_sync.StaffSyncRunAdmin)
 staff_site.register(ExternalConnection, admin_connectors.StaffExternalConnectionAdmin)
 staff_site.register(ExternalSyncRun, admin_connectors.StaffExternalSyncRunAdmin)
 staff_site.register(BulkJob, admin_bulk.StaffBulkJobAdmin)
+staff_site.register(ReportSchedule, admin_reporting.StaffReportScheduleAdmin)
 
 
 class _StaffOnly(StaffAdminMixin, admin.ModelAdmin[Any]):

@@ -27,6 +27,7 @@ from integrations.mirror.models import (
     MirrorTombstone,
     MirrorUser,
 )
+from integrations.reporting.models import ReportSchedule
 from integrations.routing.models import (
     AgentDayCount,
     AgentProfile,
@@ -429,3 +430,11 @@ class RoutingDecisionFactory(factory.django.DjangoModelFactory):
     contact_ghl_id = factory.Sequence(lambda n: f"Contact{n:013d}")
     status = RoutingDecision.Status.UNROUTABLE
     created_at = factory.LazyFunction(timezone.now)
+
+
+class ReportScheduleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ReportSchedule
+
+    location = factory.SubFactory(LocationFactory)
+    frequency = ReportSchedule.Frequency.WEEKLY

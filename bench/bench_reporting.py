@@ -7,8 +7,9 @@ ANALYZE), best of two. R2 is the location dashboard page
 (`/admin/integrations/reportschedule/dashboard/?location=…`, last 30 days) fetched through
 Django's test client as the agency's owner, 50 timed requests after 5 warm-up ones: the p95 of
 the server time (from the request to the full response, rendering included); R2q counts the
-SQL statements of one such request. R3 is the same for the agency's cross-location dashboard. Everything runs in a child process (Django with `saas_platform.settings.test`) against a
-scratch database `bench_reporting` on the run's PostgreSQL (DATABASE_URL), created and migrated
+SQL statements of one such request. R3 is the same for the agency's cross-location dashboard.
+Everything runs in a child process (Django with `saas_platform.settings.test`) against a scratch
+database `bench_reporting` on the run's PostgreSQL (DATABASE_URL), created and migrated
 with Django's test-database utilities and dropped afterwards."""
 
 from __future__ import annotations

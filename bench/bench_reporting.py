@@ -160,7 +160,7 @@ def _child() -> dict[str, float]:
                     samples.append(elapsed)
             return samples
 
-        location_query = {"range": "30d", "location": big.pk}
+        location_query: dict[str, Any] = {"range": "30d", "location": big.pk}
         statements: list[str] = []
 
         def count(execute: Any, sql: str, *args: Any) -> Any:

@@ -23,6 +23,7 @@ from tenants.admin.scoping import AgencyScopedAdmin, StaffAdminMixin, agency_of
 from tenants.models import Agency, Location
 
 from .bulk.csv_table import BOM
+from .reporting.email import report_schedule_reschedule
 from .reporting.models import ReportSchedule
 from .reporting.pages import Page, dashboard_page
 from .reporting.tables import table_csv
@@ -56,6 +57,11 @@ class ReportScheduleAdmin(AgencyScopedAdmin):
     list_filter = ["frequency"]
     readonly_fields = ["next_send_at", "last_sent_at"]
     change_list_template = "admin/integrations/reportschedule/change_list.html"
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if not change or "frequency" in form.changed_data:
+            report_schedule_reschedule(schedule=obj)
+        super().save_model(request, obj, form, change)
 
     @staticmethod
     def recipient_list(obj: ReportSchedule) -> str:

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.db import transaction
 
 from saas_platform.kernel.logging import get_logger
 
@@ -17,6 +18,7 @@ from .ghl.errors import GhlError, GhlRateLimited, GhlServerError, GhlTimeout
 from .ghl.models import GhlInstallation
 from .ghl.reconnect import reconnect_link_send
 from .inbox import services as inbox
+from .reporting import email as reporting_email
 from .reporting import refresh as reporting_refresh
 from .sync import engine as sync_engine
 from .sync import schedule as sync_schedule
@@ -197,3 +199,17 @@ def reporting_refresh_dirty() -> int:
 @shared_task
 def reporting_location_rebuild(location_pk: int) -> int:
     return reporting_refresh.report_rollups_rebuild(location_id=location_pk)
+
+
+@shared_task
+def report_schedules_send_due() -> int:
+    """Every quarter hour: queue the e-mail reports that are due, once this transaction commits."""
+    due = reporting_email.report_schedules_due()
+    for pk in due:
+        transaction.on_commit(lambda pk=pk: report_email_send.delay(pk))  # type: ignore[misc]
+    return len(due)
+
+
+@shared_task
+def report_email_send(schedule_pk: int) -> int:
+    return reporting_email.report_email_send(schedule_pk=schedule_pk)

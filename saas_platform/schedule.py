@@ -58,6 +58,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "integrations.tasks.reporting_refresh_dirty",
         "schedule": crontab(minute="*"),
     },
+    "report-schedules-send-due": {
+        "task": "integrations.tasks.report_schedules_send_due",
+        "schedule": crontab(minute="*/15"),
+    },
     "inbound-events-sweep": {
         "task": "integrations.tasks.inbound_events_sweep",
         "schedule": crontab(minute="*"),

@@ -3,7 +3,8 @@ agents), 30,000 opportunities over a 6-stage pipeline (open, won, lost), 40,000 
 250,000 message records (inbound and outbound) and 60,000 routing decisions, written set-based
 with `INSERT … SELECT … FROM generate_series` from a fixed seed; two smaller sibling locations of
 the same agency. R1 is `report_rollups_rebuild` of the big location (one transaction, after
-ANALYZE), best of two. R2 is the location dashboard page
+ANALYZE), best of two; R1d the refresh of one local day (what the minute's refresh does after a
+webhook), median of five. R2 is the location dashboard page
 (`/admin/integrations/reportschedule/dashboard/?location=…`, last 30 days) fetched through
 Django's test client as the agency's owner, 50 timed requests after 5 warm-up ones: the p95 of
 the server time (from the request to the full response, rendering included); R2q counts the
@@ -19,7 +20,9 @@ import statistics
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bench.bench_mirror_write import _engines_env
 from bench.harness import ROOT, BenchContext, Figure
@@ -117,6 +120,7 @@ def _child() -> dict[str, float]:
     django.setup()
     from django.db import connection
     from django.test import Client
+    from django.utils import timezone
 
     from integrations.reporting.refresh import report_rollups_rebuild
     from tenants import selectors, services
@@ -144,6 +148,13 @@ def _child() -> dict[str, float]:
             builds.append(time.perf_counter() - started)
         for other in others:
             report_rollups_rebuild(location_id=other.pk)
+        # What the minute's refresh does after a webhook: one local day and the snapshots.
+        day = timezone.now().astimezone(ZoneInfo(big.timezone)).date() - timedelta(days=3)
+        slices = []
+        for _ in range(5):
+            started = time.perf_counter()
+            report_rollups_rebuild(location_id=big.pk, days=[day])
+            slices.append(time.perf_counter() - started)
 
         client = Client(HTTP_HOST=selectors.agency_primary_domain(agency))
         client.force_login(owner)
@@ -173,6 +184,7 @@ def _child() -> dict[str, float]:
         agency_samples = timed({"range": "30d"})
         return {
             "build_s": min(builds),
+            "slice_ms": statistics.median(slices) * 1000,
             "location_p95_ms": _p95(location_samples) * 1000,
             "location_median_ms": statistics.median(location_samples) * 1000,
             "agency_p95_ms": _p95(agency_samples) * 1000,
@@ -198,6 +210,8 @@ def run(ctx: BenchContext) -> list[Figure]:
     return [
         Figure("R1", "rollup rebuild of a 100k-contact location", got["build_s"], "s",
                notes="contacts, opportunities, appointments, messages, decisions"),
+        Figure("R1d", "refresh of one dirty day of that location", got["slice_ms"], "ms",
+               notes="median of 5; day-keyed rollups of the day + pipeline and label snapshots"),
         Figure("R2", "location dashboard p95 (100k contacts, 30 days)", got["location_p95_ms"],
                "ms", goal="<= 100",
                notes=f"median {got['location_median_ms']:.1f} ms"),

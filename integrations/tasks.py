@@ -18,8 +18,8 @@ from .ghl.errors import GhlError, GhlRateLimited, GhlServerError, GhlTimeout
 from .ghl.models import GhlInstallation
 from .ghl.reconnect import reconnect_link_send
 from .inbox import services as inbox
+from .reporting import dirty as reporting_dirty
 from .reporting import email as reporting_email
-from .reporting import refresh as reporting_refresh
 from .sync import engine as sync_engine
 from .sync import schedule as sync_schedule
 
@@ -192,13 +192,13 @@ def routing_lead_assign(location_pk: int, contact_ghl_id: str) -> str:
 
 @shared_task
 def reporting_refresh_dirty() -> int:
-    """Every minute: rebuild the rollups of locations whose data changed."""
-    return reporting_refresh.report_dirty_refresh()
+    """Every minute: rebuild the rollups' days that changed."""
+    return reporting_dirty.report_dirty_refresh()
 
 
 @shared_task
 def reporting_location_rebuild(location_pk: int) -> int:
-    return reporting_refresh.report_rollups_rebuild(location_id=location_pk)
+    return reporting_dirty.report_location_rebuild(location_id=location_pk)
 
 
 @shared_task

@@ -33,6 +33,7 @@ from integrations.reporting.models import (
     OutcomeDay,
     PipelineStage,
     ReportDirty,
+    ReportDirtyDay,
     ReportLabel,
     ReportSchedule,
     ReportState,
@@ -510,6 +511,13 @@ class ReportDirtyFactory(_RollupFactory):
         model = ReportDirty
 
     marked_at = factory.LazyFunction(timezone.now)
+
+
+class ReportDirtyDayFactory(_RollupFactory):
+    class Meta:
+        model = ReportDirtyDay
+
+    day = factory.LazyFunction(timezone.localdate)
 
 
 class ReportStateFactory(_RollupFactory):

@@ -150,14 +150,26 @@ class ReportLabel(Rollup):
 
 
 class ReportDirty(Rollup):
-    """A location whose mirror or routing changed since its rollups were built. Marked in the
-    writing transaction; the refresh task rebuilds the location and removes markers not newer
-    than the rebuild's start, so a change made during a rebuild is not lost."""
+    """A location whose mirror or routing changed since its rollups were refreshed (its stale
+    days, if any, are `ReportDirtyDay` rows). Marked in the writing transaction with a row lock,
+    which the refresh's claim waits for (see `refresh`)."""
 
     marked_at = models.DateTimeField()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["location"], name="report_dirty_unique")]
+
+
+class ReportDirtyDay(Rollup):
+    """A local day of a location whose day-keyed rollups are stale: the days of the records a
+    write touched, before and after it (a deal reopened is taken off the day it was won)."""
+
+    day = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["location", "day"], name="report_dirty_day_unique")
+        ]
 
 
 class ReportState(Rollup):

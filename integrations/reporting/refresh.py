@@ -1,14 +1,10 @@
 """Building the rollups from the mirror and the routing decisions, set-based.
 
-A rebuild replaces one location's rows in every rollup table in one transaction (delete, then
-`INSERT … SELECT … GROUP BY`), so a dashboard never sees half a rebuild. Rebuilds of one location
-are serialised by a transaction-level advisory lock.
-
-Freshness: every write to a location's mirror (`mirror_written`) and every stored routing
-decision marks the location dirty in the writing transaction (`report_mark_dirty`); the periodic
-task claims dirty locations and rebuilds them. Claiming deletes the marker in a short transaction
-of its own: it waits for a writer still holding the marker row, so the rebuild that follows sees
-that writer's rows, and a write committed after the claim marks the location again.
+A rebuild replaces a location's rows in one transaction (delete, then `INSERT … SELECT … GROUP
+BY`), so a dashboard never sees half a rebuild: either every row (the command, a first build) or
+only the given local days of the day-keyed rollups plus the two small snapshots (the pipeline as
+it stands, the labels) — what the refresh of `dirty.py` does. Rebuilds of one location are
+serialised by a transaction-level advisory lock.
 
 SQL is composed only from the models' table names, quoted; values are bound.
 """
@@ -16,7 +12,9 @@ SQL is composed only from the models' table names, quoted; values are bound.
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from collections.abc import Collection
+from datetime import date
+from typing import Any
 
 from django.db import connection, transaction
 
@@ -37,7 +35,6 @@ from .models import (
     LeadDay,
     OutcomeDay,
     PipelineStage,
-    ReportDirty,
     ReportLabel,
     ReportState,
     RoutingDay,
@@ -55,23 +52,46 @@ def _t(model: type) -> str:
     return connection.ops.quote_name(model._meta.db_table)  # type: ignore[attr-defined]
 
 
-def _statements() -> list[str]:
-    """The INSERT … SELECT of every rollup, for the location `%(loc)s` in its time zone."""
-    zone = f"(SELECT timezone FROM {_t(Location)} WHERE id = %(loc)s)"  # noqa: S608
-    return [
+def zone_sql() -> str:
+    """The location `%(loc)s`'s time zone, as SQL."""
+    return f"(SELECT timezone FROM {_t(Location)} WHERE id = %(loc)s)"  # noqa: S608
+
+
+def _statements(*, sliced: bool) -> list[tuple[type, str]]:
+    """The INSERT … SELECT of every rollup, for the location `%(loc)s` in its time zone; when
+    `sliced`, the day-keyed ones only for the local days `%(days)s`."""
+    zone = zone_sql()
+
+    def only(day: str) -> str:
+        return f"AND {day} = ANY(%(days)s)" if sliced else ""
+
+    def within(column: str) -> str:
+        """The days' span as a range on an indexed timestamp (`only` alone cannot use one)."""
+        if not sliced:
+            return ""
+        start = f"(%(first)s::date::timestamp AT TIME ZONE {zone})"
+        end = f"((%(last)s::date + 1)::timestamp AT TIME ZONE {zone})"
+        return f"AND {column} >= {start} AND {column} < {end}"
+
+    # A day's leads need only their own contacts' first assignment and reply.
+    of_leads = "AND {0}.contact_ghl_id IN (SELECT ghl_id FROM leads)" if sliced else ""
+    order = (LeadDay, PipelineStage, OutcomeDay, AppointmentDay, RoutingDay, ReportLabel)
+    sql = [
         f"""
         WITH leads AS (
             SELECT c.ghl_id, c.date_added, c.source, c.assigned_to,
                    (c.date_added AT TIME ZONE {zone})::date AS day
             FROM {_t(MirrorContact)} c
             WHERE c.location_id = %(loc)s AND c.date_added IS NOT NULL
+              {within("c.date_added")} {only(f"(c.date_added AT TIME ZONE {zone})::date")}
         ), assigned AS (
             SELECT d.contact_ghl_id, min(d.created_at) AS at FROM {_t(RoutingDecision)} d
-            WHERE d.location_id = %(loc)s AND d.agent_ghl_id <> '' GROUP BY d.contact_ghl_id
+            WHERE d.location_id = %(loc)s AND d.agent_ghl_id <> '' {of_leads.format("d")}
+            GROUP BY d.contact_ghl_id
         ), replied AS (
             SELECT m.contact_ghl_id, min(m.date_added) AS at FROM {_t(MirrorMessage)} m
             WHERE m.location_id = %(loc)s AND m.direction = 'outbound'
-              AND m.date_added IS NOT NULL
+              AND m.date_added IS NOT NULL {of_leads.format("m")}
             GROUP BY m.contact_ghl_id
         ), timed AS (
             -- a clock skew between GHL and us must not make a negative delay (greatest()
@@ -124,7 +144,7 @@ def _statements() -> list[str]:
             lost, won_value, lost_value)
         SELECT %(loc)s, day, pipeline_ghl_id, source, assigned_to, sum(opened), sum(won),
                sum(lost), sum(won_value), sum(lost_value)
-        FROM events GROUP BY day, pipeline_ghl_id, source, assigned_to
+        FROM events WHERE true {only("day")} GROUP BY day, pipeline_ghl_id, source, assigned_to
         """,  # noqa: S608 — identifiers from the models, values bound
         f"""
         INSERT INTO {_t(AppointmentDay)} (location_id, day, agent, booked, showed, no_show,
@@ -136,13 +156,14 @@ def _statements() -> list[str]:
                count(*) FILTER (WHERE status = 'cancelled')
         FROM {_t(MirrorAppointment)}
         WHERE location_id = %(loc)s AND start_time IS NOT NULL
+          {within("start_time")} {only(f"(start_time AT TIME ZONE {zone})::date")}
         GROUP BY 2, 3
         """,  # noqa: S608 — identifiers from the models, values bound
         f"""
         INSERT INTO {_t(RoutingDay)} (location_id, day, agent, status, decisions)
         SELECT %(loc)s, (created_at AT TIME ZONE {zone})::date, agent_ghl_id, status, count(*)
         FROM {_t(RoutingDecision)}
-        WHERE location_id = %(loc)s AND is_current
+        WHERE location_id = %(loc)s AND is_current {only(f"(created_at AT TIME ZONE {zone})::date")}
         GROUP BY 2, 3, 4
         """,  # noqa: S608 — identifiers from the models, values bound
         f"""
@@ -170,23 +191,33 @@ def _statements() -> list[str]:
         ON CONFLICT DO NOTHING
         """,  # noqa: S608 — identifiers from the models, values bound
     ]
+    return list(zip(order, sql, strict=True))
 
 
-_ROLLUPS = (LeadDay, PipelineStage, OutcomeDay, AppointmentDay, RoutingDay, ReportLabel)
+_BY_DAY = (LeadDay, OutcomeDay, AppointmentDay, RoutingDay)
+_SNAPSHOTS = (PipelineStage, ReportLabel)  # small, whole location every time
 
 
-def report_rollups_rebuild(*, location_id: int) -> int:
-    """Replace every rollup row of the location; returns the time it took in milliseconds."""
+def report_rollups_rebuild(*, location_id: int, days: Collection[date] | None = None) -> int:
+    """Replace the location's rollup rows (with `days`, only those local days' rows of the
+    day-keyed rollups, and the snapshots); returns the time it took in milliseconds."""
     started = time.monotonic()
+    sliced = days is not None
+    day_list = sorted(days or ())
+    params: dict[str, Any] = {"loc": location_id, "days": day_list}
+    params.update(first=day_list[0] if day_list else None, last=day_list[-1] if day_list else None)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_CLASS, location_id])
-        for model in _ROLLUPS:
+        for table in (*_BY_DAY, *_SNAPSHOTS):
+            on_days = " AND day = ANY(%(days)s)" if sliced and table in _BY_DAY else ""
             cursor.execute(
-                f"DELETE FROM {_t(model)} WHERE location_id = %s",  # noqa: S608
-                [location_id],
+                f"DELETE FROM {_t(table)} WHERE location_id = %(loc)s{on_days}",  # noqa: S608
+                params,
             )
-        for sql in _statements():
-            cursor.execute(sql, {"loc": location_id})
+        for model, sql in _statements(sliced=sliced):
+            if sliced and not days and model in _BY_DAY:
+                continue  # only names changed (agents, pipelines): the snapshots will do
+            cursor.execute(sql, params)
         elapsed = round((time.monotonic() - started) * 1000)
         cursor.execute(
             f"INSERT INTO {_t(ReportState)} (location_id, built_at, build_ms)"  # noqa: S608
@@ -194,50 +225,5 @@ def report_rollups_rebuild(*, location_id: int) -> int:
             " SET built_at = EXCLUDED.built_at, build_ms = EXCLUDED.build_ms",
             [location_id, elapsed],
         )
-    log.info("reporting.rebuilt", location_id=location_id, ms=elapsed)
+    log.info("reporting.rebuilt", location_id=location_id, days=len(day_list), ms=elapsed)
     return elapsed
-
-
-def report_mark_dirty(*, location_id: int) -> None:
-    """Mark the location's rollups stale, inside the caller's transaction."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {_t(ReportDirty)} (location_id, marked_at)"  # noqa: S608
-            " VALUES (%s, clock_timestamp()) ON CONFLICT (location_id) DO UPDATE"
-            " SET marked_at = EXCLUDED.marked_at",
-            [location_id],
-        )
-
-
-def _claim(location_id: int) -> bool:
-    with transaction.atomic():
-        claimed, _ = ReportDirty.objects.filter(location_id=location_id).delete()
-    return bool(claimed)
-
-
-def report_dirty_refresh(*, limit: int = 200) -> int:
-    """Rebuild the locations marked dirty, oldest mark first; returns how many were rebuilt.
-    A location another worker claimed first is skipped; a failed rebuild is marked again."""
-    waiting: list[tuple[int, datetime]] = list(
-        ReportDirty.objects.unscoped()
-        .order_by("marked_at")
-        .values_list("location_id", "marked_at")[:limit]
-    )
-    rebuilt = 0
-    for location_id, _marked in waiting:
-        if not _claim(location_id):
-            continue
-        try:
-            report_rollups_rebuild(location_id=location_id)
-        except Exception:
-            with transaction.atomic():
-                report_mark_dirty(location_id=location_id)
-            log.exception("reporting.rebuild_failed", location_id=location_id)
-            continue
-        rebuilt += 1
-    return rebuilt
-
-
-def report_built_at(*, location: Location) -> datetime | None:
-    state = ReportState.objects.for_location(location).first()
-    return state.built_at if state else None

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from integrations.reporting.refresh import report_rollups_rebuild
+from integrations.reporting.dirty import report_location_rebuild
 from tenants.models import Location
 
 
@@ -31,5 +31,5 @@ class Command(BaseCommand):
                 raise CommandError(f"No location with GHL id or id {ref!r}.")
             found.append(match)
         for location in found:
-            ms = report_rollups_rebuild(location_id=location.pk)
+            ms = report_location_rebuild(location_id=location.pk)
             self.stdout.write(f"{location}: rebuilt in {ms} ms")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from integrations.reporting.refresh import report_rollups_rebuild
+from integrations.reporting.dirty import report_location_rebuild
 from integrations.routing.models import RoutingDecision
 from tenants.models import Location
 from tests import factories
@@ -167,5 +167,5 @@ def build(world: World) -> Dataset:
     )
 
     for location in (a1, a2, b1):
-        report_rollups_rebuild(location_id=location.pk)
+        report_location_rebuild(location_id=location.pk)
     return Dataset(a1=a1, a2=a2, b1=b1)

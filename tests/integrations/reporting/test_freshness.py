@@ -13,8 +13,8 @@ from django.db import transaction
 from integrations.inbox.models import InboundEvent
 from integrations.inbox.services import inbound_event_process
 from integrations.mirror.writer import mirror_upsert
+from integrations.reporting.dirty import report_dirty_refresh
 from integrations.reporting.models import LeadDay, ReportDirty
-from integrations.reporting.refresh import report_dirty_refresh
 from integrations.reporting.selectors import dashboard_location
 from integrations.routing.models import RoutingDecision
 from integrations.tasks import reporting_refresh_dirty

@@ -14,8 +14,9 @@ from django.utils.safestring import SafeString
 from tenants.models import Agency, Location
 
 from . import charts
+from .figures import SECTIONS, ZERO, Dashboard
 from .ranges import PRESETS, BadRange, Period, filters_parse, period_parse, today_in
-from .selectors import SECTIONS, ZERO, Dashboard, dashboard_agency, dashboard_location
+from .selectors import dashboard_agency, dashboard_location
 from .tables import Table, dashboard_tables, duration, money, percent
 
 QUERY_KEYS = ("range", "from", "to", "location", "source", "pipeline", "agent", "agency")

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from saas_platform.kernel.errors import ApplicationError
 
-from .selectors import Filters
+from .figures import Filters
 
 MAX_DAYS = 366
 PRESETS = {

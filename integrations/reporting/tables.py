@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from integrations.bulk.csv_table import csv_lines
 
-from .selectors import SECTIONS, Dashboard
+from .figures import SECTIONS, Dashboard
 
 NO_REVENUE = "revenue appears once billing is connected"
 

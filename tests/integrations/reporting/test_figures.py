@@ -8,15 +8,9 @@ from typing import Any
 
 import pytest
 
+from integrations.reporting.figures import DayLeads, Filters, SourceLeads, StageValue
 from integrations.reporting.models import LeadDay
-from integrations.reporting.selectors import (
-    DayLeads,
-    Filters,
-    SourceLeads,
-    StageValue,
-    dashboard_agency,
-    dashboard_location,
-)
+from integrations.reporting.selectors import dashboard_agency, dashboard_location
 from tenants.models import Agency
 from tests.conftest import World
 

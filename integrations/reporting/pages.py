@@ -31,6 +31,7 @@ class Page:
     charts: dict[str, SafeString] = field(default_factory=dict)
     kpis: list[tuple[str, str]] = field(default_factory=list)
     error: str = ""
+    location_choices: list[tuple[str, str]] = field(default_factory=list)
     presets: dict[str, str] = field(default_factory=lambda: dict(PRESETS))
 
     @property
@@ -50,6 +51,7 @@ def dashboard_page(
     """The agency dashboard, or one location's when the query names one of `locations`."""
     page = Page(query={k: str(query.get(k, "")) for k in QUERY_KEYS if query.get(k)})
     by_id = {loc.pk: loc for loc in locations}
+    page.location_choices = [(str(loc.pk), loc.name) for loc in locations]
     try:
         filters = filters_parse(query, location_ids=set(by_id))
         location = by_id.get(filters.location_id) if filters.location_id else None

@@ -56,6 +56,7 @@ def test_the_location_dashboard_shows_the_figures_and_csv_equals_the_page(
     assert response.status_code == 200
     html = response.content.decode()
     assert html.count('class="report-chart"') == 5  # server-drawn SVG, no script of ours
+    assert f'<option value="{data.a1.pk}" selected>A Location 1</option>' in html
     tables = page_tables(html)
     assert tables["leads_by_source"][1:] == [
         ["Website", "2", "50.0%"],

@@ -21,9 +21,10 @@ from django.utils.text import slugify
 
 from tenants.admin.scoping import AgencyScopedAdmin, StaffAdminMixin, agency_of
 from tenants.models import Agency, Location
+from tenants.request import actor
 
 from .bulk.csv_table import BOM
-from .reporting.email import report_schedule_reschedule
+from .reporting.email import report_schedule_save
 from .reporting.models import ReportSchedule
 from .reporting.pages import Page, dashboard_page
 from .reporting.tables import table_csv
@@ -59,9 +60,11 @@ class ReportScheduleAdmin(AgencyScopedAdmin):
     change_list_template = "admin/integrations/reportschedule/change_list.html"
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        if not change or "frequency" in form.changed_data:
-            report_schedule_reschedule(schedule=obj)
-        super().save_model(request, obj, form, change)
+        changes = {
+            name: (form.initial.get(name), form.cleaned_data.get(name))
+            for name in form.changed_data
+        }
+        report_schedule_save(schedule=obj, acting_user=actor(request), changes=changes)
 
     @staticmethod
     def recipient_list(obj: ReportSchedule) -> str:

@@ -11,6 +11,7 @@ commit, so a report is neither lost to a rollback nor sent twice by two workers.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -23,7 +24,8 @@ from django.utils import timezone
 from saas_platform.kernel.errors import NotFound
 from saas_platform.kernel.logging import get_logger
 from tenants import selectors as tenant_selectors
-from tenants.models import Branding, Location
+from tenants.models import Branding, Location, User
+from tenants.services import audit_record
 from tenants.theme import readable_on
 
 from .models import ReportSchedule
@@ -93,11 +95,27 @@ def report_schedules_ensure() -> int:
     return len(made)
 
 
-def report_schedule_reschedule(*, schedule: ReportSchedule) -> None:
-    """After the frequency changed (the admin): the next send follows the new frequency."""
-    schedule.next_send_at = next_send_at(
-        frequency=schedule.frequency, after=timezone.now(), zone=schedule.location.timezone
-    )
+def report_schedule_save(
+    *, schedule: ReportSchedule, acting_user: User | None, changes: dict[str, tuple[Any, Any]]
+) -> ReportSchedule:
+    """Store a schedule edited in the admin (already validated by its form), with an audit row;
+    a new frequency moves the next send to its first day."""
+    created = schedule.pk is None
+    if created or "frequency" in changes:
+        schedule.next_send_at = next_send_at(
+            frequency=schedule.frequency, after=timezone.now(), zone=schedule.location.timezone
+        )
+    with transaction.atomic():
+        schedule.save()
+        audit_record(
+            action="report_schedule.created" if created else "report_schedule.updated",
+            target=schedule,
+            acting_user=acting_user,
+            agency=schedule.location.agency,
+            location=schedule.location,
+            changes=changes,
+        )
+    return schedule
 
 
 def report_schedules_due(*, now: datetime | None = None) -> list[int]:

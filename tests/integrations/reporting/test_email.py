@@ -13,7 +13,7 @@ from integrations.reporting.email import next_send_at, report_email_send, report
 from integrations.reporting.models import ReportSchedule
 from integrations.tasks import report_schedules_send_due
 from tenants import selectors
-from tenants.models import Branding
+from tenants.models import AuditLogEntry, Branding
 from tests.conftest import AgencyClient, World
 
 from .dataset import Dataset, build
@@ -118,6 +118,17 @@ def test_the_admin_refuses_a_bad_recipient_and_stores_nothing(
     saved = ReportSchedule.objects.for_agency(world.a.agency).get()
     assert saved.recipients == "boss@client.test\nops@client.test"
     assert saved.next_send_at is not None and saved.next_send_at.weekday() == 0
+    entry = AuditLogEntry.objects.for_agency(world.a.agency).get(action="report_schedule.created")
+    assert entry.actor == world.a.owner and entry.location == world.a.locations[0]
+    response = client.post(
+        f"/admin/integrations/reportschedule/{saved.pk}/change/",
+        {**form, "frequency": "daily", "recipients": saved.recipients},
+    )
+    assert response.status_code == 302
+    entry = AuditLogEntry.objects.for_agency(world.a.agency).get(action="report_schedule.updated")
+    assert entry.changes == {"frequency": ["weekly", "daily"]}
+    saved.refresh_from_db()
+    assert saved.frequency == "daily" and saved.next_send_at.hour == 7  # 07:00 in UTC
     foreign = client.post(url, {**form, "location": world.b.locations[0].pk, "recipients": ""})
     assert foreign.status_code == 200  # not a choice on A's admin
     assert not ReportSchedule.objects.for_agency(world.b.agency).exists()

@@ -76,6 +76,10 @@ def test_a_due_report_goes_out_once_under_the_agencys_brand(
     domain = selectors.agency_primary_domain(world.a.agency)
     link = f"http://{domain}/admin/integrations/reportschedule/dashboard/?location={data.a1.pk}"
     assert link in html and link in message.body
+    assert (
+        "&amp;" not in message.body
+        and "&range=custom&from=2026-03-02&to=2026-03-08" in message.body
+    )
     assert "https://cdn.brand-a.test/logo.png" in html and "#ff8800" in html
     for text in (html, message.body, message.subject, message.from_email):
         assert settings.PLATFORM_NAME not in text

@@ -24,7 +24,7 @@ from django.utils import timezone
 from saas_platform.kernel.errors import NotFound
 from saas_platform.kernel.logging import get_logger
 from tenants import selectors as tenant_selectors
-from tenants.models import Branding, Location, User
+from tenants.models import Agency, Branding, Location, User
 from tenants.services import audit_record
 from tenants.theme import readable_on
 
@@ -38,6 +38,11 @@ log = get_logger(__name__)
 SEND_AT = time(7, 0)
 DASHBOARD_PATH = "/admin/integrations/reportschedule/dashboard/"
 Frequency = ReportSchedule.Frequency
+# Paused or archived locations and suspended agencies are not sent reports.
+_LIVE = {
+    "location__status": Location.Status.ACTIVE,
+    "location__agency__status": Agency.Status.ACTIVE,
+}
 
 
 def next_send_at(*, frequency: str, after: datetime, zone: str) -> datetime | None:
@@ -123,7 +128,7 @@ def report_schedules_due(*, now: datetime | None = None) -> list[int]:
     report_schedules_ensure()
     return list(
         ReportSchedule.objects.unscoped()
-        .filter(next_send_at__lte=now or timezone.now())
+        .filter(next_send_at__lte=now or timezone.now(), **_LIVE)
         .exclude(frequency=Frequency.OFF)
         .order_by("next_send_at")
         .values_list("pk", flat=True)
@@ -143,7 +148,7 @@ def report_email_send(*, schedule_pk: int, now: datetime | None = None) -> int:
         ReportSchedule.objects.unscoped()
         .select_for_update(of=("self",))
         .select_related("location__agency")
-        .filter(pk=schedule_pk, next_send_at__lte=now)
+        .filter(pk=schedule_pk, next_send_at__lte=now, **_LIVE)
         .exclude(frequency=Frequency.OFF)
         .first()
     )

@@ -9,11 +9,16 @@ import pytest
 from django.conf import settings
 from django.core import mail
 
-from integrations.reporting.email import next_send_at, report_email_send, report_period
+from integrations.reporting.email import (
+    next_send_at,
+    report_email_send,
+    report_period,
+    report_schedules_due,
+)
 from integrations.reporting.models import ReportSchedule
 from integrations.tasks import report_schedules_send_due
 from tenants import selectors
-from tenants.models import AuditLogEntry, Branding
+from tenants.models import AuditLogEntry, Branding, Location
 from tests.conftest import AgencyClient, World
 
 from .dataset import Dataset, build
@@ -105,6 +110,11 @@ def test_without_recipients_the_agency_admins_are_told(
         location=world.a.locations[0], frequency="off", next_send_at=MONDAY
     )
     assert report_email_send(schedule_pk=off.pk, now=MONDAY) == 0
+    paused = ReportSchedule.objects.create(location=world.b.locations[0], next_send_at=MONDAY)
+    Location.objects.unscoped().filter(pk=world.b.locations[0].pk).update(status="paused")
+    assert report_email_send(schedule_pk=paused.pk, now=MONDAY) == 0
+    assert paused.pk not in report_schedules_due(now=MONDAY)
+    assert len(mail.outbox) == 1
 
 
 def test_the_admin_refuses_a_bad_recipient_and_stores_nothing(

@@ -97,6 +97,7 @@ def test_the_agency_dashboard_and_its_filters(
         ({"range": "custom", "from": "2024-01-01", "to": "2026-03-01"}, "at most 366 days"),
         ({"range": "custom", "from": "2026-03-01"}, "needs both"),
         ({"range": "forever"}, "Unknown date range"),
+        ({"range": "custom", "from": "2099-01-01", "to": "2099-01-02"}, "starts in the future"),
     ],
 )
 def test_a_bad_range_is_refused_with_a_message(

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
 
 from integrations.inbox.models import InboundEvent
 from integrations.inbox.services import inbound_event_process
 from integrations.mirror.writer import mirror_upsert
-from integrations.reporting.dirty import report_dirty_refresh
+from integrations.reporting.dirty import report_dirty_refresh, report_mark_dirty
 from integrations.reporting.models import LeadDay, ReportDirty
 from integrations.reporting.selectors import dashboard_location
 from integrations.routing.models import RoutingDecision
@@ -105,3 +106,43 @@ def test_the_management_command_rebuilds_named_locations(world: World) -> None:
     assert not LeadDay.objects.for_location(location).exists()
     call_command("reporting_rebuild", location.ghl_location_id)
     assert leads(location) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refresh_waits_for_a_writer_still_in_its_transaction(world: World) -> None:
+    """The claim blocks on the writer's lock of the location's mark, so the rebuild that follows
+    sees the writer's rows instead of losing them."""
+    location = world.a.locations[0]
+    report_mark_dirty(location_id=location.pk)  # an earlier change, committed
+    record = {"id": "slow1", "source": "Ads", "dateAdded": "2026-03-02T10:00:00Z"}
+    written, release = threading.Event(), threading.Event()
+    refreshed: list[int] = []
+
+    def write() -> None:
+        try:
+            with transaction.atomic():
+                mirror_upsert(location_id=location.pk, kind="contact", records=[record])
+                written.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    def refresh() -> None:
+        try:
+            refreshed.append(report_dirty_refresh())
+        finally:
+            connection.close()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    assert written.wait(10)
+    refresher = threading.Thread(target=refresh)
+    refresher.start()
+    refresher.join(0.5)
+    assert refresher.is_alive()  # its claim waits for the writer's transaction
+    release.set()
+    writer.join(10)
+    refresher.join(10)
+    assert refreshed == [1]
+    assert leads(location) == 1
+    assert not ReportDirty.objects.for_location(location).exists()

@@ -21,6 +21,18 @@ from integrations.mirror.models import (
     MirrorUser,
 )
 from integrations.packs.models import PackActivation
+from integrations.reporting.models import (
+    AppointmentDay,
+    LeadDay,
+    OutcomeDay,
+    PipelineStage,
+    ReportDirty,
+    ReportDirtyDay,
+    ReportLabel,
+    ReportSchedule,
+    ReportState,
+    RoutingDay,
+)
 from integrations.routing.models import (
     AgentDayCount,
     AgentProfile,
@@ -33,6 +45,7 @@ from integrations.sync.models import LocationSync, SyncCursor, SyncRun
 __all__ = [
     "AgentDayCount",
     "AgentProfile",
+    "AppointmentDay",
     "BulkJob",
     "BulkJobItem",
     "ContactImport",
@@ -45,6 +58,7 @@ __all__ = [
     "GhlOAuthState",
     "GhlToken",
     "InboundEvent",
+    "LeadDay",
     "LocationSync",
     "MirrorAppointment",
     "MirrorContact",
@@ -54,7 +68,15 @@ __all__ = [
     "MirrorPipeline",
     "MirrorTombstone",
     "MirrorUser",
+    "OutcomeDay",
     "PackActivation",
+    "PipelineStage",
+    "ReportDirty",
+    "ReportDirtyDay",
+    "ReportLabel",
+    "ReportSchedule",
+    "ReportState",
+    "RoutingDay",
     "RoutingDecision",
     "RoutingRule",
     "RoutingRuleState",

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.db import transaction
 
 from saas_platform.kernel.logging import get_logger
 
@@ -17,6 +18,8 @@ from .ghl.errors import GhlError, GhlRateLimited, GhlServerError, GhlTimeout
 from .ghl.models import GhlInstallation
 from .ghl.reconnect import reconnect_link_send
 from .inbox import services as inbox
+from .reporting import dirty as reporting_dirty
+from .reporting import email as reporting_email
 from .sync import engine as sync_engine
 from .sync import schedule as sync_schedule
 
@@ -203,3 +206,28 @@ def pack_activate_run(location_pk: int, pack_key: str, user_pk: int | None = Non
     except ApplicationError as error:
         return error.message
     return str(activation.status)
+
+
+@shared_task
+def reporting_refresh_dirty() -> int:
+    """Every minute: rebuild the rollups' days that changed."""
+    return reporting_dirty.report_dirty_refresh()
+
+
+@shared_task
+def reporting_location_rebuild(location_pk: int) -> int:
+    return reporting_dirty.report_location_rebuild(location_id=location_pk)
+
+
+@shared_task
+def report_schedules_send_due() -> int:
+    """Every quarter hour: queue the e-mail reports that are due, once this transaction commits."""
+    due = reporting_email.report_schedules_due()
+    for pk in due:
+        transaction.on_commit(lambda pk=pk: report_email_send.delay(pk))  # type: ignore[misc]
+    return len(due)
+
+
+@shared_task
+def report_email_send(schedule_pk: int) -> int:
+    return reporting_email.report_email_send(schedule_pk=schedule_pk)

@@ -18,6 +18,7 @@ from integrations import (
     admin_decisions,
     admin_imports,
     admin_packs,
+    admin_reporting,
     admin_routing,
     admin_sync,
 )
@@ -32,6 +33,7 @@ from integrations.ghl.models import GhlCallLog, GhlInstallation
 from integrations.inbox.models import InboundEvent
 from integrations.mirror.models import MirrorContact
 from integrations.packs.models import PackActivation
+from integrations.reporting.models import ReportSchedule
 from integrations.routing.models import AgentProfile, RoutingDecision, RoutingRule
 from integrations.sync.models import LocationSync, SyncRun
 from tenants.admin import agency as agency_admin
@@ -99,6 +101,7 @@ agency_site.register(PackActivation, admin_packs.PackActivationAdmin)
 agency_site.register(RoutingRule, admin_routing.RoutingRuleAdmin)
 agency_site.register(AgentProfile, admin_routing.AgentProfileAdmin)
 agency_site.register(RoutingDecision, admin_decisions.RoutingDecisionAdmin)
+agency_site.register(ReportSchedule, admin_reporting.ReportScheduleAdmin)  # + dashboards
 
 staff_site.register(Agency, staff_admin.StaffAgencyAdmin)
 # The Location list with the pack action of the integrations (tenants may not import them).
@@ -119,6 +122,7 @@ staff_site.register(PackActivation, admin_packs.StaffPackActivationAdmin)
 staff_site.register(RoutingRule, admin_routing.StaffRoutingRuleAdmin)
 staff_site.register(AgentProfile, admin_routing.StaffAgentProfileAdmin)
 staff_site.register(RoutingDecision, admin_decisions.StaffRoutingDecisionAdmin)
+staff_site.register(ReportSchedule, admin_reporting.StaffReportScheduleAdmin)
 
 
 class _StaffOnly(StaffAdminMixin, admin.ModelAdmin[Any]):

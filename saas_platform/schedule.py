@@ -27,6 +27,10 @@ CELERY_TASK_ROUTES = {
     "integrations.tasks.ghl_token_refresh": {"queue": "default"},
     "integrations.tasks.bulk_job_run": {"queue": "default"},
     "integrations.tasks.pack_activate_run": {"queue": "default"},
+    "integrations.tasks.reporting_refresh_dirty": {"queue": "sync"},
+    "integrations.tasks.reporting_location_rebuild": {"queue": "sync"},
+    "integrations.tasks.report_schedules_send_due": {"queue": "default"},
+    "integrations.tasks.report_email_send": {"queue": "default"},
     "integrations.tasks.*": {"queue": "maintenance"},
 }
 
@@ -50,6 +54,14 @@ CELERY_BEAT_SCHEDULE = {
     "sync-reconcile-all": {
         "task": "integrations.tasks.sync_reconcile_all",
         "schedule": crontab(minute=5, hour=1),
+    },
+    "reporting-refresh-dirty": {
+        "task": "integrations.tasks.reporting_refresh_dirty",
+        "schedule": crontab(minute="*"),
+    },
+    "report-schedules-send-due": {
+        "task": "integrations.tasks.report_schedules_send_due",
+        "schedule": crontab(minute="*/15"),
     },
     "inbound-events-sweep": {
         "task": "integrations.tasks.inbound_events_sweep",

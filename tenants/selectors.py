@@ -3,6 +3,10 @@ exist" are the same ``NotFound``."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+
 from django.conf import settings
 
 from saas_platform.kernel.errors import NotFound
@@ -94,3 +98,12 @@ def agency_admin_emails(agency: Agency) -> list[str]:
         .filter(role__in=Membership.AGENCY_ADMIN_ROLES, user__is_active=True)
         .values_list("user__email", flat=True)
     )
+
+
+def location_revenue(
+    *, location_ids: Sequence[int], date_from: date, date_to: date
+) -> dict[int, Decimal]:
+    """Revenue per location id over the dates, where reports meet billing (integrations and
+    billing may not import each other). Billing (#8) records none yet, so: an empty mapping,
+    and reports say revenue appears once billing is connected."""
+    return {}

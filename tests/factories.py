@@ -28,6 +28,18 @@ from integrations.mirror.models import (
     MirrorUser,
 )
 from integrations.packs.models import PackActivation
+from integrations.reporting.models import (
+    AppointmentDay,
+    LeadDay,
+    OutcomeDay,
+    PipelineStage,
+    ReportDirty,
+    ReportDirtyDay,
+    ReportLabel,
+    ReportSchedule,
+    ReportState,
+    RoutingDay,
+)
 from integrations.routing.models import (
     AgentDayCount,
     AgentProfile,
@@ -445,3 +457,90 @@ class PackActivationFactory(factory.django.DjangoModelFactory):
     status = PackActivation.Status.ACTIVE
     fields = factory.LazyFunction(lambda: {"area": "FieldArea0000000001"})
     activated_at = factory.LazyFunction(timezone.now)
+
+
+# --- reporting -----------------------------------------------------------------------------------
+
+
+class ReportScheduleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ReportSchedule
+
+    location = factory.SubFactory(LocationFactory)
+    frequency = ReportSchedule.Frequency.WEEKLY
+
+
+# Rollups are written by the rebuild's SQL; these factories exist for tests of the readers.
+class _RollupFactory(factory.django.DjangoModelFactory):
+    location = factory.SubFactory(LocationFactory)
+
+
+class LeadDayFactory(_RollupFactory):
+    class Meta:
+        model = LeadDay
+
+    day = factory.LazyFunction(timezone.localdate)
+    leads = 1
+
+
+class PipelineStageFactory(_RollupFactory):
+    class Meta:
+        model = PipelineStage
+
+    status = "open"
+    opportunities = 1
+
+
+class OutcomeDayFactory(_RollupFactory):
+    class Meta:
+        model = OutcomeDay
+
+    day = factory.LazyFunction(timezone.localdate)
+    opened = 1
+
+
+class AppointmentDayFactory(_RollupFactory):
+    class Meta:
+        model = AppointmentDay
+
+    day = factory.LazyFunction(timezone.localdate)
+    booked = 1
+
+
+class RoutingDayFactory(_RollupFactory):
+    class Meta:
+        model = RoutingDay
+
+    day = factory.LazyFunction(timezone.localdate)
+    status = "assigned"
+    decisions = 1
+
+
+class ReportLabelFactory(_RollupFactory):
+    class Meta:
+        model = ReportLabel
+
+    kind = ReportLabel.Kind.AGENT
+    key = factory.Sequence(lambda n: f"agent{n}")
+    label = "Agent"
+
+
+class ReportDirtyFactory(_RollupFactory):
+    class Meta:
+        model = ReportDirty
+
+    marked_at = factory.LazyFunction(timezone.now)
+
+
+class ReportDirtyDayFactory(_RollupFactory):
+    class Meta:
+        model = ReportDirtyDay
+
+    day = factory.LazyFunction(timezone.localdate)
+
+
+class ReportStateFactory(_RollupFactory):
+    class Meta:
+        model = ReportState
+
+    built_at = factory.LazyFunction(timezone.now)

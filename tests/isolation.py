@@ -145,6 +145,9 @@ FOREIGN_OBJECTS: dict[str, Callable[[World], models.Model]] = {
     "integrations.contactimport": lambda w: factories.ContactImportFactory(
         location=w.b.locations[0], error_report="row,reason\n2,bad\n"
     ),
+    "integrations.reportschedule": lambda w: factories.ReportScheduleFactory(
+        location=w.b.locations[0], recipients="b-reports@b.test"
+    ),
     "integrations.bulkjob": lambda w: (
         factories.BulkJobItemFactory(
             job=factories.BulkJobFactory(agency=w.b.agency), location=w.b.locations[0]
@@ -207,6 +210,8 @@ def _agency_admin_case(pattern: str) -> Check | None:
         "admin/jsi18n/": lambda v: _requires_admin_login(v, "/admin/jsi18n/"),
         "admin/(?P<url>.*)$": _admin_catch_all,
         "admin/integrations/routingrule/simulate/": _simulate_routing,
+        REPORTS: _reports_dashboard,
+        REPORTS + "export/<slug:table>/": _reports_export,
     }
     if pattern in fixed:
         return fixed[pattern]
@@ -227,6 +232,33 @@ def _simulate_routing(v: Visitors) -> None:
     _shows_nothing_of_b(page, v.world)
     foreign = owner.get(url, {"location": v.world.b.locations[0].pk, "days": 7})
     assert foreign.status_code == 404
+    _requires_admin_login(v, url)
+
+
+REPORTS = "admin/integrations/reportschedule/dashboard/"
+
+
+def _reports_dashboard(v: Visitors) -> None:
+    """A's dashboards sum A's locations; naming one of B's is refused like a missing one."""
+    url = "/" + REPORTS
+    owner = v.on_a(v.world.a.owner)
+    response = owner.get(url)
+    assert response.status_code == 200
+    _shows_nothing_of_b(response, v.world)
+    foreign = owner.get(url, {"location": v.world.b.locations[0].pk})
+    assert foreign.status_code == 400
+    _shows_nothing_of_b(foreign, v.world)
+    assert owner.get(url, {"agency": v.world.b.agency.pk}).status_code == 200  # ignored here
+    _requires_admin_login(v, url)
+
+
+def _reports_export(v: Visitors) -> None:
+    url = f"/{REPORTS}export/pnl/"
+    owner = v.on_a(v.world.a.owner)
+    response = owner.get(url)
+    assert response.status_code == 200
+    _shows_nothing_of_b(response, v.world)
+    assert owner.get(url, {"location": v.world.b.locations[0].pk}).status_code == 400
     _requires_admin_login(v, url)
 
 
@@ -382,6 +414,9 @@ STAFF_OBJECTS: dict[str, Callable[[World], models.Model]] = {
     "integrations.externalsyncrun": lambda w: factories.ExternalSyncRunFactory(
         connection=factories.ExternalConnectionFactory(location=w.b.locations[0])
     ),
+    "integrations.reportschedule": lambda w: factories.ReportScheduleFactory(
+        location=w.b.locations[0], recipients="b-reports@b.test"
+    ),
     "integrations.bulkjob": lambda w: (
         factories.BulkJobItemFactory(
             job=factories.BulkJobFactory(agency=w.b.agency), location=w.b.locations[0]
@@ -450,6 +485,8 @@ def _staff_case(pattern: str) -> Check | None:
         "admin/integrations/routingrule/simulate/": _only_operators(
             "/admin/integrations/routingrule/simulate/"
         ),
+        REPORTS: _only_operators("/" + REPORTS),
+        REPORTS + "export/<slug:table>/": _only_operators(f"/{REPORTS}export/win_rate/"),
         "healthz": lambda v: _assert_status(v.on_platform().get("/healthz"), 200),
         "integrations/ghl/oauth/callback": _ghl_callback,
         "integrations/ghl/webhooks": _ghl_webhook,

@@ -38,6 +38,7 @@ from integrations.mirror.mapping import (
     map_records,
 )
 from integrations.mirror.models import MirrorTombstone
+from integrations.mirror.signals import mirror_writing, mirror_written
 from tenants.models import Location
 
 _DELETIONS_STAGE = "_mirror_stage_deletions"
@@ -87,12 +88,16 @@ def mirror_upsert(
     )
     upserts, deletions, superseded = _newest_per_id(mapped.rows, mapped.deleted)
     inserted = updated = stale = refused = 0
+    touched = [row[0] for row in upserts] + [ghl_id for ghl_id, _at in deletions]
     with transaction.atomic(), connection.cursor() as cursor:
+        mirror_writing.send(Location, location_id=location_id, kind=spec.name, ghl_ids=touched)
         if upserts:
             inserted, updated, stale = _upsert(cursor, spec, location_id, upserts)
         if deletions:
             # A record saying "deleted" is a record: older than the stored row, it is stale.
             _removed, refused = _delete(cursor, spec, location_id, deletions, unless_newer=True)
+        if inserted + updated or len(deletions) > refused:
+            mirror_written.send(Location, location_id=location_id, kind=spec.name, ghl_ids=touched)
     return WriteResult(
         inserted=inserted,
         updated=updated,
@@ -127,7 +132,12 @@ def mirror_delete(
     _location_ghl_id(location_id)
     with transaction.atomic(), connection.cursor() as cursor:
         gone = [(ghl_id, deleted_at) for ghl_id in ids]
+        mirror_writing.send(Location, location_id=location_id, kind=spec.name, ghl_ids=list(ids))
         removed, _refused = _delete(cursor, spec, location_id, gone, unless_newer=False)
+        if removed:
+            mirror_written.send(
+                Location, location_id=location_id, kind=spec.name, ghl_ids=list(ids)
+            )
     return removed
 
 

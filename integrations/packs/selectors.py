@@ -54,3 +54,11 @@ def pack_routing_attributes(*, location: Location) -> list[RoutingAttribute]:
 def pack_custom_field_ids(*, location: Location) -> set[str]:
     """The GHL ids of every custom field the location's activated packs map."""
     return {str(i) for a in _activated(location) for i in a.fields.values()}
+
+
+def pack_report_set(*, location: Location) -> frozenset[str] | None:
+    """The report sections the location's activated packs declare (their union), or None when
+    no pack is activated (the location then shows every section)."""
+    catalog = packs()
+    chosen = [catalog[a.pack_key] for a in _activated(location) if a.pack_key in catalog]
+    return frozenset(r for pack in chosen for r in pack.reports) if chosen else None

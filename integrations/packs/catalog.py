@@ -16,6 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from integrations.reporting.figures import SECTIONS
 from integrations.routing.conditions import CONTACT_FIELDS
 from saas_platform.kernel.errors import ApplicationError
 from tenants.models import Location
@@ -41,18 +42,8 @@ DATA_TYPES = frozenset(
     }
 )
 OPTION_TYPES = frozenset({"SINGLE_OPTIONS", "MULTIPLE_OPTIONS", "CHECKBOX", "RADIO"})
-REPORTS = frozenset(
-    {
-        "leads_by_source",
-        "pipeline_value_by_stage",
-        "win_rate",
-        "speed_to_lead",
-        "appointments",
-        "agent_leaderboard",
-        "routing_distribution",
-        "pnl",
-    }
-)
+# A pack's report set names dashboard sections.
+REPORTS = frozenset(SECTIONS)
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 

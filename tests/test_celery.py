@@ -6,8 +6,11 @@ from datetime import timedelta
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from celery.fixups.django import DjangoWorkerFixup
+from celery.signals import task_prerun
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
+from django.db import connection
 from django.utils import timezone
 
 from saas_platform.celery import app
@@ -58,3 +61,35 @@ def test_a_real_worker_runs_a_task_from_the_redis_broker(settings) -> None:  # t
     finally:
         app.conf.task_always_eager = True
     assert Session.objects.filter(session_key=alive).exists()
+
+
+class _WorkerTask:
+    """What Celery's signals pass as the task of a message run by a worker (not eagerly)."""
+
+    class request:
+        is_eager = False
+
+
+def _backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return int(cursor.fetchone()[0])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_keeps_its_database_connection_from_task_to_task() -> None:
+    fixup = DjangoWorkerFixup(app)
+    before = _backend_pid()
+    for _ in range(20):
+        fixup.on_task_prerun(sender=_WorkerTask)
+        task_prerun.send(sender=_WorkerTask, task=_WorkerTask)
+        fixup.on_task_postrun(sender=_WorkerTask)
+    assert _backend_pid() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_past_its_age_is_replaced_before_the_next_task() -> None:
+    before = _backend_pid()
+    connection.close_at = time.monotonic() - 1
+    task_prerun.send(sender=_WorkerTask, task=_WorkerTask)
+    assert _backend_pid() != before

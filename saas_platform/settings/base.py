@@ -161,6 +161,11 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
+# Celery's Django fixup otherwise closes the database connection before and after every task: a
+# new PostgreSQL backend per task (a lead's routing task paid more for it than for its queries).
+# Connections now live as between web requests (CONN_MAX_AGE, health checks; see
+# saas_platform/celery.py).
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 
 # --- GoHighLevel (the marketplace app) -----------------------------------------------------------
 GHL_CLIENT_ID = env.str("GHL_CLIENT_ID", default="")

@@ -396,6 +396,8 @@ def test_admin_template_actions_ask_for_the_template_location_first(
     text = client.get(done["Location"]).content.decode()
     assert "A Template" in text and "Target 1" in text and label in text
     if action == "apply_routing_template":
-        assert len(copies(chosen_target)) == 2
+        first, _ = copies(chosen_target)
+        page = client.get(f"/admin/integrations/routingrule/{first.pk}/change/").content.decode()
+        assert "A Template — applying that routing template again overwrites" in page
     else:
         assert ReportSchedule.objects.for_location(chosen_target).get().frequency == "monthly"

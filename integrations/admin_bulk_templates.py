@@ -35,7 +35,10 @@ ROUTING_HELP = (
     "become the location's active agents, pack custom fields and pipelines the location's own "
     "of the same pack field or name. Applying it again replaces the rules it copied before."
 )
-REPORT_HELP = "Its e-mail report schedule (frequency and recipients) is copied to each location."
+REPORT_HELP = (
+    "Its e-mail report schedule (frequency and recipients) is copied to each location. Named "
+    "recipients then get every selected location's report: check they may see them all."
+)
 
 
 class LocationTemplateActionMixin:

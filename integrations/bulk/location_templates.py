@@ -171,18 +171,20 @@ def apply_routing_template(item: BulkJobItem, job: BulkJob) -> str:
     """Copy the template location's enabled rules, translated, replacing its earlier copies."""
     target = item.location
     template = _template(item, job)
-    rules = (
+    rules = list(
         RoutingRule.objects.for_location(template).filter(enabled=True).order_by("position", "id")
     )
+    mine = RoutingRule.objects.for_location(target)
+    copies = list(mine.filter(copied_from=template).order_by("position", "id"))
+    if not copies and not rules:
+        raise Skipped(f"{template.name} has no enabled rule to copy.")
     translator = _Translator(template, target)
-    if not translator.agents:
+    if rules and not translator.agents:  # (a template emptied only deletes its copies)
         raise ApplicationError(
             "This location has no active agent profiles to route to: add its agents under "
             "Routing → Agent profiles, then apply the template again."
         )
     specs = [translator.rule(rule) for rule in rules]  # every refusal before anything is saved
-    mine = RoutingRule.objects.for_location(target)
-    copies = list(mine.filter(copied_from=template).order_by("position", "id"))
     last_own = mine.exclude(copied_from=template).aggregate(m=Max("position"))["m"] or 0
     created = updated = 0
     for i, spec in enumerate(specs):

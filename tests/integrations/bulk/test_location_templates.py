@@ -226,6 +226,11 @@ def test_a_location_that_cannot_take_the_template_fails_with_nothing_half_done(
         .exists()
     )
 
+    empty = factories.LocationFactory(agency=a.agency, name="Empty template")
+    nothing = apply(django_capture_on_commit_callbacks, a, empty, [good, no_agents])
+    assert {status for status, _ in results(nothing).values()} == {"skipped"}
+    assert results(nothing)["No agents"][1] == "Empty template has no enabled rule to copy."
+
     odd_job = apply(django_capture_on_commit_callbacks, a, odd, [good])
     status, message = results(odd_job)["Target 1"]
     assert status == "failed"

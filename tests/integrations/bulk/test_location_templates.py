@@ -183,6 +183,14 @@ def test_re_applying_changes_only_what_the_template_changed(
         .exists()
     )
 
+    RoutingRule.objects.for_location(source).update(enabled=False)  # the template emptied
+    emptied = apply(django_capture_on_commit_callbacks, a, source, [one])
+    assert results(emptied)["Target 1"] == (
+        "succeeded",
+        "0 rule(s) from A Template: 0 created, 0 updated, 1 removed.",
+    )
+    assert [r.pk for r in RoutingRule.objects.for_location(one)] == [own.pk]
+
 
 def test_a_location_that_cannot_take_the_template_fails_with_nothing_half_done(
     world: World, django_capture_on_commit_callbacks: Any

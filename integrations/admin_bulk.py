@@ -33,6 +33,7 @@ from tenants.admin.scoping import (
 from tenants.request import actor
 
 from .admin import ConnectionHealthAdmin
+from .admin_bulk_templates import LocationTemplateActionMixin
 from .admin_packs import PackActionMixin
 from .bulk.models import BulkJob, BulkJobItem
 from .bulk.services import bulk_job_start
@@ -89,9 +90,10 @@ class BulkJobAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
             obj.total,
         )
 
-    @admin.display(description="Template connection")
+    @admin.display(description="Template")
     def target(self, obj: BulkJob) -> str:
-        return str(obj.params.get("connection_name", "—"))
+        params = obj.params
+        return str(params.get("connection_name") or params.get("template_location_name") or "—")
 
     def _refresh(self, active: bool, extra_context: Any) -> dict[str, Any]:
         return {**(extra_context or {}), "refresh_seconds": REFRESH_SECONDS if active else None}
@@ -144,9 +146,10 @@ class ApplyConnectionForm(forms.Form):
         )
 
 
-class BulkLocationAdmin(PackActionMixin, AgencyLocationAdmin):
-    actions = ["apply_connection_template", "sync_enable", "sync_disable", "resync",
-               "connections_run", "activate_pack"]  # fmt: skip
+class BulkLocationAdmin(LocationTemplateActionMixin, PackActionMixin, AgencyLocationAdmin):
+    actions = ["apply_connection_template", "apply_routing_template", "apply_report_template",
+               "sync_enable", "sync_disable", "resync", "connections_run",
+               "activate_pack"]  # fmt: skip
 
     def _start(
         self,

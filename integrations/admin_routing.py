@@ -101,7 +101,14 @@ class RoutingRuleAdmin(SimulateMixin, AgencyScopedAdmin):
     ordering = ["location__name", "position", "id"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return ["location"] if obj is not None else []
+        return ["location", "template"] if obj is not None else []
+
+    @admin.display(description="Copied from")
+    def template(self, obj: RoutingRule) -> str:
+        # Said on the form: an edit here lasts only until the template is applied again.
+        if obj.copied_from_id is None:
+            return "— (this location's own rule)"
+        return f"{obj.copied_from} — applying that routing template again overwrites this rule"
 
     @admin.display(description="Pool")
     def pool_text(self, obj: RoutingRule) -> str:

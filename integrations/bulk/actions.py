@@ -12,6 +12,9 @@ Decisions:
 * a resync is a reconciliation (reads everything, writes only differences and deletions), skipped
   while a backfill or reconciliation of the location is queued or running — either already reads
   everything.
+
+Applying a routing or report template (another location's rules or report schedule) is in
+`location_templates`.
 """
 
 from __future__ import annotations
@@ -29,17 +32,11 @@ from saas_platform.kernel.errors import ApplicationError
 from tenants import services as tenant_services
 from tenants.models import Location
 
+from .location_templates import apply_report_template, apply_routing_template
 from .models import BulkJob, BulkJobItem
+from .skipped import Skipped
 
 NOT_CONNECTED = "Not connected to GHL (no healthy installation): reconnect it first."
-
-
-class Skipped(Exception):
-    """Nothing to do for this location; the message says why."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 Action = Callable[[BulkJobItem, BulkJob], str]
@@ -164,4 +161,6 @@ ACTIONS: dict[str, Action] = {
     BulkJob.Kind.SYNC_DISABLE: sync_disable,
     BulkJob.Kind.RESYNC: resync,
     BulkJob.Kind.CONNECTIONS_RUN: connections_run,
+    BulkJob.Kind.APPLY_ROUTING_TEMPLATE: apply_routing_template,
+    BulkJob.Kind.APPLY_REPORT_TEMPLATE: apply_report_template,
 }

@@ -29,6 +29,8 @@ class BulkJob(TimeStampedModel, TenantOwnedModel):
         SYNC_DISABLE = "sync_disable", "Disable the GHL sync"
         RESYNC = "resync", "Full resync from GHL"
         CONNECTIONS_RUN = "connections_run", "Run every external sync now"
+        APPLY_ROUTING_TEMPLATE = "apply_routing_template", "Apply a routing template"
+        APPLY_REPORT_TEMPLATE = "apply_report_template", "Apply a report template"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -39,7 +41,7 @@ class BulkJob(TimeStampedModel, TenantOwnedModel):
 
     agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=32, choices=Kind.choices)
-    # What the action needs (a template connection's id, …); never secrets.
+    # What the action needs (a template connection's or location's id, …); never secrets.
     params = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     total = models.PositiveIntegerField(default=0)

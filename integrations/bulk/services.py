@@ -23,8 +23,9 @@ from saas_platform.kernel.logging import get_logger
 from tenants import services as tenant_services
 from tenants.models import Agency, Location, User
 
-from .actions import ACTIONS, Skipped
+from .actions import ACTIONS
 from .models import BulkJob, BulkJobItem
+from .skipped import Skipped
 
 log = get_logger(__name__)
 
@@ -39,8 +40,24 @@ def _location_ids(locations: Iterable[Location | int | str]) -> set[int]:
         raise NotFound("Some of the chosen locations do not exist.") from exc
 
 
+TEMPLATE_KINDS = (BulkJob.Kind.APPLY_ROUTING_TEMPLATE, BulkJob.Kind.APPLY_REPORT_TEMPLATE)
+
+
+def _clean_template(*, agency: Agency, params: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        location_id = int(params.get("template_location_id"))  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        raise ApplicationError("Choose the template location.") from exc
+    template = Location.objects.for_agency(agency).filter(pk=location_id).first()
+    if template is None:  # another agency's location looks just like a missing one
+        raise NotFound("That template location does not exist.")
+    return {"template_location_id": template.pk, "template_location_name": template.name}
+
+
 def _clean_params(*, agency: Agency, kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
     """Only what the kind needs is kept (params are shown in the admin: never secrets)."""
+    if kind in TEMPLATE_KINDS:
+        return _clean_template(agency=agency, params=params)
     if kind != BulkJob.Kind.APPLY_CONNECTION:
         return {}
     try:

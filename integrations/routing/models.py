@@ -79,6 +79,11 @@ class RoutingRule(TimeStampedModel, TenantOwnedModel):
     # Where a routed lead's opportunity is opened in GHL (both blank: no opportunity).
     pipeline_id = models.CharField(max_length=64, blank=True, default="")
     stage_id = models.CharField(max_length=64, blank=True, default="")
+    # Set on a rule copied by the bulk "Apply a routing template": applying that template again
+    # replaces the rules it copied and no others. Null: the location's own rule.
+    copied_from = models.ForeignKey(
+        Location, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     objects = LocationOwnedManager()
 

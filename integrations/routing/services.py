@@ -172,8 +172,11 @@ def rule_save(
     acting_user: User | None = None,
     pipeline_id: str = "",
     stage_id: str = "",
+    copied_from: Location | None = None,
 ) -> RoutingRule:
-    """Create a rule (at the end unless `position` is given) or update `rule`."""
+    """Create a rule (at the end unless `position` is given) or update `rule`. `copied_from`:
+    the template location of a rule the bulk "Apply a routing template" copies (an edit without
+    it keeps the mark)."""
     name = (name or "").strip()
     rule_validate(
         location=location,
@@ -200,6 +203,8 @@ def rule_save(
         rule.pipeline_id, rule.stage_id = pipeline_id, stage_id
         if position is not None:
             rule.position = position
+        if copied_from is not None:
+            rule.copied_from = copied_from
         created = rule.pk is None
         rule.save()
         RoutingRuleState.objects.for_location(location).get_or_create(location=location, rule=rule)

@@ -120,7 +120,7 @@ def subscription_create(
         "trial_end": trial_end,
         "items": {
             "object": "list",
-            "data": [_item(sub_id, price, qty, now) for price, qty in items],
+            "data": [new_item(sub_id, price, qty, now) for price, qty in items],
             "has_more": False,
             "total_count": len(items),
             "url": f"/v1/subscription_items?subscription={sub_id}",
@@ -141,7 +141,7 @@ def subscription_create(
                 state,
                 0,
                 sub["currency"],
-                f"Trial period for {_product_name(state, account, p)}",
+                f"Trial period for {product_name(state, account, p)}",
                 (now, trial_end),
                 p,
                 q,
@@ -159,7 +159,7 @@ def subscription_create(
     return sub, error
 
 
-def _item(sub_id: str, price: dict[str, Any], quantity: int, now: int) -> dict[str, Any]:
+def new_item(sub_id: str, price: dict[str, Any], quantity: int, now: int) -> dict[str, Any]:
     return {
         "id": new_id("si"),
         "object": "subscription_item",
@@ -171,7 +171,7 @@ def _item(sub_id: str, price: dict[str, Any], quantity: int, now: int) -> dict[s
     }
 
 
-def _product_name(state: StripeState, account: str, price: dict[str, Any]) -> str:
+def product_name(state: StripeState, account: str, price: dict[str, Any]) -> str:
     product = state.store.find(account, price["product"], "product")
     return str(product["name"] if product else price["product"])
 
@@ -183,7 +183,7 @@ def _period_lines(state: StripeState, account: str, sub: dict[str, Any]) -> list
             state,
             item_amount(item),
             sub["currency"],
-            f"{item['quantity']} x {_product_name(state, account, item['price'])}",
+            f"{item['quantity']} x {product_name(state, account, item['price'])}",
             period,
             item["price"],
             item["quantity"],

@@ -64,7 +64,7 @@ def subscription_change_items(
         else:
             if price is None:
                 raise invalid("Missing required param: items[price].", "items")
-            new = billing._item(sub["id"], price, quantity or 1, now)
+            new = billing.new_item(sub["id"], price, quantity or 1, now)
             new.update(current_period_start=start, current_period_end=end)
             items.append(new)
         adjustments.append(
@@ -119,4 +119,4 @@ def set_cancel_at_period_end(
 
 
 def _name(state: StripeState, account: str, price: dict[str, Any]) -> str:
-    return billing._product_name(state, account, price)
+    return billing.product_name(state, account, price)

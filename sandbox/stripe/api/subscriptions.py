@@ -164,10 +164,8 @@ def subscription_update(call: Call, id: str) -> dict[str, Any]:  # noqa: A002
 def subscription_cancel(call: Call, id: str) -> dict[str, Any]:  # noqa: A002
     call.check(("invoice_now", "prorate", "cancellation_details"))
     sub = call.get(id, "subscription")
-    if sub["status"] == "canceled":
-        raise invalid(
-            f"No such subscription: '{id}' is already canceled.", "id", "resource_missing"
-        )
+    if sub["status"] in ("canceled", "incomplete_expired"):
+        raise invalid(f"The subscription {id} is already canceled.", "id")
     billing.subscription_cancel(call.state, call.account, sub)
     return sub
 

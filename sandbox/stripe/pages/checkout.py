@@ -32,7 +32,7 @@ def _summary(state: StripeState, account: str, session: dict[str, Any]) -> str:
     rows = []
     for line in session["_line_items"]:
         price = state.store.get(account, line["price"], "price")
-        name = billing._product_name(state, account, price)
+        name = billing.product_name(state, account, price)
         every = f" / {price['recurring']['interval']}" if price["recurring"] else ""
         rows.append(
             f"<li>{line['quantity']} x {escape(name)}: "

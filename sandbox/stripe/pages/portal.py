@@ -62,10 +62,10 @@ def portal_pages(state: StripeState) -> list[Route]:
         for sub in subscriptions(account, customer["id"]):
             item = sub["items"]["data"][0]
             price = item["price"]
-            name = billing._product_name(state, account, price)
+            name = billing.product_name(state, account, price)
             ending = " · cancels at period end" if sub["cancel_at_period_end"] else ""
             options = "".join(
-                f'<option value="{p["id"]}">{escape(billing._product_name(state, account, p))}: '
+                f'<option value="{p["id"]}">{escape(billing.product_name(state, account, p))}: '
                 f"{money(p['unit_amount'], p['currency'])} / {p['recurring']['interval']}</option>"
                 for p in _plans(state, account, sub["currency"])
                 if p["id"] != price["id"]
@@ -96,7 +96,13 @@ def portal_pages(state: StripeState) -> list[Route]:
         hit = found(request)
         if hit is None:
             return render(state, "", "Billing", "<p>This session has expired.</p>", 404)
-        return page(*hit)
+        notices = {
+            "updated": "Your plan was updated.",
+            "canceled": "Your plan will be canceled at the end of the billing period.",
+            "card": "Your card was updated.",
+        }
+        notice = next((text for key, text in notices.items() if key in request.query_params), None)
+        return page(*hit, notice=notice)
 
     def own_subscription(
         account: str, customer: dict[str, Any], sub_id: str

@@ -189,6 +189,9 @@ def test_cancel_now_and_at_period_end(sdk: Any, plan: Any, fake: StripeStandIn) 
     now_sub = subscribe(sdk, plan)
     canceled = sdk.v1.subscriptions.cancel(now_sub.id)
     assert canceled.status == "canceled" and canceled.canceled_at is not None
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        sdk.v1.subscriptions.cancel(now_sub.id)
+    assert "already canceled" in str(caught.value.user_message)
     later = subscribe(sdk, plan)
     flagged = sdk.v1.subscriptions.update(later.id, params={"cancel_at_period_end": True})
     assert flagged.cancel_at == later.current_period_end and flagged.status == "active"

@@ -38,6 +38,9 @@ def test_change_plan_prorates(
     assert scale.id in browser.get(session.url).text
     done = browser.post(f"{session.url}/update", data={"subscription": sub.id, "price": scale.id})
     assert done.status_code == 303
+    assert (
+        "Your plan was updated." in browser.get(f"{fake.base_url}{done.headers['location']}").text
+    )
     assert sdk.v1.subscriptions.retrieve(sub.id)["items"].data[0].price.id == scale.id
     pending = sdk.v1.invoice_items.list(params={"customer": sub.customer}).data
     assert len(pending) == 2 and all(i.proration for i in pending)

@@ -40,6 +40,7 @@ class Delivery:
     url: str
     body: bytes
     secret: str
+    generation: int = 0
     status: str = "queued"  # queued | retrying | delivered | failed
     attempts: int = 0
     responses: list[int | str] = field(default_factory=list)
@@ -62,6 +63,9 @@ class Dispatcher:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
         self.deliveries: list[Delivery] = []
+        # Bumped by reset: deliveries still queued from before are dropped, so one test's
+        # events never reach the next test's receiver.
+        self.generation = 0
         self._queue: asyncio.Queue[Delivery] | None = None
         self._worker: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
@@ -81,11 +85,19 @@ class Dispatcher:
 
     def reset(self) -> None:
         self.deliveries.clear()
+        self.generation += 1
 
     def send(self, event: dict[str, Any], url: str, secret: str, account: str | None) -> Delivery:
         body = json.dumps(event, indent=2).encode()
         delivery = Delivery(
-            len(self.deliveries) + 1, event["id"], event["type"], account, url, body, secret
+            len(self.deliveries) + 1,
+            event["id"],
+            event["type"],
+            account,
+            url,
+            body,
+            secret,
+            self.generation,
         )
         self.deliveries.append(delivery)
         if self._queue is not None:
@@ -97,7 +109,8 @@ class Dispatcher:
             return
         while True:
             delivery = await self._queue.get()
-            await self._attempt(delivery)
+            if delivery.generation == self.generation:
+                await self._attempt(delivery)
 
     async def _attempt(self, delivery: Delivery) -> None:
         if self._client is None or self._queue is None:

@@ -4,6 +4,7 @@ selection (platform vs Connect), the control API's default endpoint, GET /v1/eve
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -106,3 +107,21 @@ def test_events_are_listable_by_type(sdk: Any, plan: Any, fake: StripeStandIn) -
     }
     event = sdk.v1.events.retrieve(failed[0].id)
     assert event.type == "invoice.payment_failed"
+
+
+def test_a_failed_delivery_is_retried_with_the_same_event() -> None:
+    with (
+        StripeStandIn(time_factor=600) as fast,  # the 1-minute retry delay lasts 0.1 s
+        WebhookReceiver(statuses=[500, 200]) as rx,
+    ):
+        fast.set_webhook(rx.url, "whsec_retry")
+        fast.client().v1.customers.create(params={"email": "retry@example.com"})
+        first, second = rx.wait_for(2)
+        assert first["status"] == 500 and second["status"] == 200
+        assert verified(first, "whsec_retry").id == verified(second, "whsec_retry").id
+        # The receiver records before it answers: wait for the stand-in to see the 200.
+        deadline = time.monotonic() + 5
+        while fast.deliveries(status="delivered") == [] and time.monotonic() < deadline:
+            time.sleep(0.02)
+        rows = fast.deliveries(type="customer.created")
+        assert (rows[0]["status"], rows[0]["responses"]) == ("delivered", [500, 200])

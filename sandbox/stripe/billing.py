@@ -66,6 +66,10 @@ def _line(
 def set_status(state: StripeState, account: str, sub: dict[str, Any], status: str) -> None:
     if sub["status"] == status:
         return
+    if sub.get("_creating"):
+        # The first payment runs inside the create call: the created event shows its outcome.
+        sub["status"] = status
+        return
     previous = {"status": sub["status"]}
     sub["status"] = status
     if status == "canceled":
@@ -134,8 +138,8 @@ def subscription_create(
     else:
         _set_period(sub, now)
     state.store.add(account, sub)
-    state.emit(account, "customer.subscription.created", sub)
     if trial_end:
+        state.emit(account, "customer.subscription.created", sub)
         lines = [
             _line(
                 state,
@@ -148,14 +152,17 @@ def subscription_create(
             )
             for p, q in items
         ]
-        invoice = invoice_create(state, account, sub, "subscription_create", lines)
+        invoice_create(state, account, sub, "subscription_create", lines)
         return sub, None
+    sub["_creating"] = True
     invoice = invoice_create(
         state, account, sub, "subscription_create", _period_lines(state, account, sub)
     )
     error = invoice_pay(state, account, invoice, on_session=on_session)
     if error is None:
         set_status(state, account, sub, "active")
+    del sub["_creating"]
+    state.emit(account, "customer.subscription.created", sub)
     return sub, error
 
 

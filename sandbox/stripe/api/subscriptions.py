@@ -118,7 +118,12 @@ def subscription_update(call: Call, id: str) -> dict[str, Any]:  # noqa: A002
             f"metadata (subscription {id})."
         )
     if "metadata" in call.params:
+        before = dict(sub["metadata"])
         sub["metadata"] = metadata(call.params["metadata"], sub["metadata"])
+        if before != sub["metadata"]:
+            call.state.emit(
+                call.account, "customer.subscription.updated", sub, {"metadata": before}
+            )
     if "default_payment_method" in call.params:
         pm = payments.resolve(
             call.state,

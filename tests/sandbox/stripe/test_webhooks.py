@@ -37,6 +37,7 @@ def test_endpoint_events_are_signed(sdk: Any, plan: Any, receiver: WebhookReceiv
     assert all("account" not in e for e in events)
     created = next(e for e in events if e.type == "customer.subscription.created")
     assert created.data.object.id == sub.id
+    assert created.data.object.status == "active"  # the first payment ran inside the create
     header = rows[0]["headers"]["stripe-signature"]
     assert header.startswith("t=") and ",v1=" in header
 
@@ -105,6 +106,8 @@ def test_events_are_listable_by_type(sdk: Any, plan: Any, fake: StripeStandIn) -
         "customer.subscription.created",
         "customer.subscription.updated",
     }
+    tagged = next(e for e in subs if "metadata" in e.data.to_dict().get("previous_attributes", {}))
+    assert tagged.data.object.metadata["k"] == "v"
     event = sdk.v1.events.retrieve(failed[0].id)
     assert event.type == "invoice.payment_failed"
 

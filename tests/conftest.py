@@ -12,7 +12,7 @@ from tenants.models import Agency, Location, Membership, User
 from tests import factories
 from tests.network import block_outbound_network
 
-pytest_plugins = ["tests.plugins.ghl_standin"]
+pytest_plugins = ["tests.plugins.ghl_standin", "tests.plugins.stripe_standin"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

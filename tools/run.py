@@ -1,5 +1,5 @@
-"""`make run`: the whole platform in one terminal — the GHL stand-in, web, worker and beat —
-with each process's output prefixed by its name. Ctrl-C stops them all.
+"""`make run`: the whole platform in one terminal — the GHL and Stripe stand-ins, web, worker and
+beat — with each process's output prefixed by its name. Ctrl-C stops them all.
 
 Run after migrations and `seed_demo` (the Makefile does both)."""
 
@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 WEB_PORT = int(os.environ.get("WEB_PORT", "8000"))
 GHL_PORT = int(os.environ.get("GHL_STANDIN_PORT", "8010"))
+STRIPE_PORT = int(os.environ.get("STRIPE_STANDIN_PORT", "8020"))
 QUEUES = "interactive,webhooks,sync,default,maintenance"
 
 
@@ -28,12 +29,18 @@ def processes() -> dict[str, list[str]]:
             "--host", "127.0.0.1", "--port", str(GHL_PORT),
             "--scenario", "demo", "--keys-dir", str(ROOT / ".run" / "ghl"),
         ],
+        "stripe": [
+            PYTHON, "-m", "sandbox.stripe",
+            "--host", "127.0.0.1", "--port", str(STRIPE_PORT),
+        ],
         "web": [PYTHON, "manage.py", "runserver", f"0.0.0.0:{WEB_PORT}"],
         "worker": [*celery, "worker", "-Q", QUEUES, "-l", "info", "--concurrency", "2"],
         "beat": [*celery, "beat", "-l", "info", "--pidfile", ""],
     }  # fmt: skip
     if not (ROOT / "sandbox" / "ghl" / "__main__.py").exists():
         del procs["ghl"]
+    if not (ROOT / "sandbox" / "stripe" / "__main__.py").exists():
+        del procs["stripe"]
     return procs
 
 
@@ -56,6 +63,7 @@ def banner() -> str:
             f"  Bolt Local portal       http://bolt.localhost{port}/",
             f"  Staff admin             http://localhost{port}/admin/",
             f"  GHL stand-in            http://127.0.0.1:{GHL_PORT}/_sandbox/",
+            f"  Stripe stand-in         http://127.0.0.1:{STRIPE_PORT}/_sandbox/clock",
             "Logins are in the README (password: demo-password). Ctrl-C stops everything.",
             "",
         ]

@@ -1,0 +1,1 @@
+"""The hosted pages: Checkout, the billing portal, Connect onboarding and hosted invoices."""

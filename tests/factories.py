@@ -5,6 +5,7 @@ from datetime import timedelta
 from typing import Any
 
 import factory
+from allauth.account.models import EmailAddress
 from django.utils import timezone
 
 from integrations.bulk.models import BulkJob, BulkJobItem, ContactImport
@@ -119,6 +120,15 @@ class UserFactory(factory.django.DjangoModelFactory):
     def _save_password(self, create: bool, extracted: Any, **kwargs: Any) -> None:
         if create:
             self.save(update_fields=["password"])
+
+    @factory.post_generation
+    def email_verified(self, create: bool, extracted: Any, **kwargs: Any) -> None:
+        """Factory people are established accounts: their address is confirmed (pass
+        `email_verified=False` for one that is not)."""
+        if create and self.agency_id is not None:
+            EmailAddress.objects.create(
+                user=self, email=self.email, primary=True, verified=extracted is not False
+            )
 
 
 class OperatorFactory(UserFactory):

@@ -338,7 +338,7 @@ def _portal_login(v: Visitors) -> None:
     client = v.on_a()
     client.post(
         "/accounts/login/",
-        {"username": v.world.b.owner.email, "password": "correct-horse-battery"},
+        {"login": v.world.b.owner.email, "password": "correct-horse-battery"},
     )
     _redirects_to_login(client.get("/app/"), "/accounts/login/")
 
@@ -551,7 +551,9 @@ def case_for(route: Route) -> Check | None:
     if route.surface == "agency":
         if route.pattern.startswith("admin/"):
             return _agency_admin_case(route.pattern)
-        return PORTAL_CASES.get(route.pattern)
+        from tests.isolation_accounts import ACCOUNT_CASES  # its cases build on this module
+
+        return PORTAL_CASES.get(route.pattern) or ACCOUNT_CASES.get(route.pattern)
     if route.surface == "platform":
         return _staff_case(route.pattern)
     return None

@@ -73,7 +73,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "tenants.middleware.RealmMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "allauth.usersessions.middleware.UserSessionsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -170,7 +169,9 @@ ACCOUNT_RATE_LIMITS = {
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_TOLERANCE = 1
-USERSESSIONS_TRACK_ACTIVITY = True
+# The session list records each sign-in (time, IP, browser). Tracking "last seen" would add a
+# read and a write to every portal request, so it is off (and its middleware not installed).
+USERSESSIONS_TRACK_ACTIVITY = False
 # An invitation link is valid this long and once.
 INVITATION_MAX_AGE_DAYS = 7
 AUTH_PASSWORD_VALIDATORS = [

@@ -5,9 +5,23 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+def confirm_existing_addresses(apps, schema_editor):
+    """Accounts made before portal sign-up existed could already sign in; their addresses count
+    as confirmed so that mandatory verification does not lock them out."""
+    User = apps.get_model("tenants", "User")
+    EmailAddress = apps.get_model("account", "EmailAddress")
+    have = set(EmailAddress.objects.values_list("user_id", flat=True))
+    EmailAddress.objects.bulk_create(
+        EmailAddress(user_id=pk, email=email.lower(), primary=True, verified=True)
+        for pk, email in User.objects.filter(agency__isnull=False).values_list("id", "email")
+        if pk not in have
+    )
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("tenants", "0001_initial"),
+        ("account", "0009_emailaddress_unique_primary_email"),
     ]
 
     operations = [
@@ -148,4 +162,5 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
+        migrations.RunPython(confirm_existing_addresses, migrations.RunPython.noop),
     ]

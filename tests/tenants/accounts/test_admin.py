@@ -106,3 +106,18 @@ def test_approving_a_location_request_from_the_admin(
     )
     second.refresh_from_db()
     assert second.status == "pending"
+
+
+def test_the_migration_confirms_the_addresses_of_accounts_made_before_it(world: World) -> None:
+    from importlib import import_module
+
+    from allauth.account.models import EmailAddress
+    from django.apps import apps
+
+    from tenants.models import User
+
+    earlier = User.objects.create_user("earlier@a.test", "pw-earlier-1", agency=world.a.agency)
+    operator_rows = EmailAddress.objects.filter(user=world.operator).count()
+    import_module("tenants.migrations.0003_accounts").confirm_existing_addresses(apps, None)
+    assert EmailAddress.objects.get(user=earlier).verified
+    assert EmailAddress.objects.filter(user=world.operator).count() == operator_rows

@@ -198,3 +198,15 @@ def test_the_session_list_shows_the_users_own_sessions(world: World) -> None:
     assert page.status_code == 200
     sessions = list(page.context["sessions"])
     assert len(sessions) == 2 and {s.user_id for s in sessions} == {world.a.owner.pk}
+
+
+def test_a_failed_sign_in_keeps_the_email_and_says_why(world: World) -> None:
+    client = Client(HTTP_HOST=world.a.domain)
+    page = sign_in(client, world.a.owner.email, "wrong-password")
+    assert f'value="{world.a.owner.email}"' in page
+    assert "The email address and/or password you specified are not correct." in page
+    assert "Create an account" not in page  # agency A takes accounts by invitation only
+    services.agency_update(
+        agency=world.b.agency, acting_user=None, data={"allow_self_signup": True}
+    )
+    assert b"Create an account" in Client(HTTP_HOST=world.b.domain).get("/accounts/login/").content

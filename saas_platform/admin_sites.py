@@ -37,9 +37,20 @@ from integrations.reporting.models import ReportSchedule
 from integrations.routing.models import AgentProfile, RoutingDecision, RoutingRule
 from integrations.sync.models import LocationSync, SyncRun
 from tenants.admin import agency as agency_admin
+from tenants.admin import onboarding as onboarding_admin
 from tenants.admin import staff as staff_admin
 from tenants.admin.scoping import AgencyAdminLoginForm, StaffAdminMixin, agency_role, is_operator
-from tenants.models import Agency, AgencyDomain, AuditLogEntry, Branding, Location, Membership, User
+from tenants.models import (
+    Agency,
+    AgencyDomain,
+    AuditLogEntry,
+    Branding,
+    Invitation,
+    Location,
+    LocationRequest,
+    Membership,
+    User,
+)
 
 
 class _NoShortcutMixin:
@@ -85,6 +96,8 @@ agency_site.register(AgencyDomain, agency_admin.AgencyDomainAdmin)
 agency_site.register(Branding, agency_admin.AgencyBrandingAdmin)
 agency_site.register(User, agency_admin.AgencyUserAdmin)
 agency_site.register(AuditLogEntry, agency_admin.AgencyAuditLogAdmin)
+agency_site.register(Invitation, onboarding_admin.AgencyInvitationAdmin)
+agency_site.register(LocationRequest, onboarding_admin.AgencyLocationRequestAdmin)
 agency_site.register(GhlInstallation, admin_bulk.LocationHealthAdmin)
 agency_site.register(GhlCallLog, integrations_admin.CallLogAdmin)
 agency_site.register(LocationSync, admin_sync.LocationSyncAdmin)

@@ -1,11 +1,22 @@
-"""URLs served on agency domains: the branded portal and the agency admin."""
+"""URLs served on agency domains: the branded portal, its accounts, and the agency admin."""
 
 from django.urls import include, path
 
 from saas_platform.admin_sites import agency_site
+from tenants.accounts import views as account_views
 
 urlpatterns = [
     path("admin/", agency_site.urls),
     path("integrations/", include("integrations.urls")),
+    # allauth's account pages, its MFA and the session list (settings: "portal accounts").
+    # Shadows allauth's own confirmation route, which would accept any agency's key.
+    path(
+        "accounts/confirm-email/<str:key>/",
+        account_views.confirm_email,
+        name="account_confirm_email",
+    ),
+    path("accounts/", include("allauth.account.urls")),
+    path("accounts/2fa/", include("allauth.mfa.urls")),
+    path("accounts/sessions/", include("allauth.usersessions.urls")),
     path("", include("tenants.urls")),
 ]

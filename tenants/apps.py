@@ -1,6 +1,28 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.core import checks
+
+# allauth assumes one platform-wide account per email when email is the login. Ours are unique per
+# agency (the User constraints, the realm backend, the realm-scoped forms in tenants.accounts), so
+# that one message is dropped from allauth's settings check; every other one still runs.
+PER_REALM_EMAIL = "Using email as a login method requires ACCOUNT_UNIQUE_EMAIL"
 
 
 class TenantsConfig(AppConfig):
     name = "tenants"
     verbose_name = "Tenants"
+
+    def ready(self) -> None:
+        from allauth.account import checks as allauth_checks
+
+        from .accounts import realm  # noqa: F401 — connects the login signal receiver
+
+        original = allauth_checks.settings_check
+
+        def settings_check(app_configs: Any, **kwargs: Any) -> list[checks.CheckMessage]:
+            return [m for m in original(app_configs, **kwargs) if m.msg != PER_REALM_EMAIL]
+
+        registry = checks.registry.registry
+        registry.registered_checks.discard(original)
+        registry.register(settings_check)

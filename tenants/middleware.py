@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, HttpRe
 from saas_platform.kernel.logging import get_logger
 
 from . import selectors
+from .accounts.realm import SESSION_REALM_KEY
 from .models import Agency
 
 log = get_logger(__name__)
@@ -43,8 +44,9 @@ class TenantMiddleware:
 
 
 class RealmMiddleware:
-    """A session belongs to the realm it was made in: a user of agency A presenting a session
-    cookie on agency B's domain (or on the platform's) is logged out, not let in."""
+    """A session belongs to the realm it was made in. Sign-in records the agency of the domain it
+    happened on in the session; a session presented on another agency's domain (or on the
+    platform's), or whose user belongs to another realm, is logged out, not let in."""
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
@@ -54,11 +56,13 @@ class RealmMiddleware:
         if user.is_authenticated:
             agency = getattr(request, "agency", None)
             realm_id = agency.pk if agency else None
-            if user.agency_id != realm_id:
+            session_realm = request.session.get(SESSION_REALM_KEY, realm_id)
+            if user.agency_id != realm_id or session_realm != realm_id:
                 log.warning(
                     "tenants.session.realm_mismatch",
                     user_id=user.pk,
                     user_agency_id=user.agency_id,
+                    session_agency_id=session_realm,
                     request_agency_id=realm_id,
                 )
                 logout(request)

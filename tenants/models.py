@@ -385,3 +385,8 @@ class AuditLogEntry(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.action} {self.target_repr}"
+
+
+# Invitations and location requests live beside this module (kept under ~400 lines).
+from .onboarding_models import Invitation as Invitation  # noqa: E402
+from .onboarding_models import LocationRequest as LocationRequest  # noqa: E402

@@ -1,20 +1,19 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import views
+from .accounts import views as account_views
 
 app_name = "portal"
 
+# Sign-in, sign-up and the rest of the account pages are allauth's, under /accounts/
+# (saas_platform/urls.py); this is the portal itself.
 urlpatterns = [
     path("", views.landing, name="landing"),
     path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(
-            template_name="portal/login.html", redirect_authenticated_user=True
-        ),
-        name="login",
+        "accounts/invitation/<str:token>/",
+        account_views.invitation_accept,
+        name="invitation-accept",
     ),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("app/", views.home, name="home"),
     path("app/locations/<int:location_id>/", views.location_detail, name="location-detail"),
 ]

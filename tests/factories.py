@@ -49,7 +49,17 @@ from integrations.routing.models import (
 )
 from integrations.sync.models import LocationSync, SyncCursor, SyncRun, SyncSeen
 from tenants import services
-from tenants.models import Agency, AgencyDomain, AuditLogEntry, Branding, Location, Membership, User
+from tenants.models import (
+    Agency,
+    AgencyDomain,
+    AuditLogEntry,
+    Branding,
+    Invitation,
+    Location,
+    LocationRequest,
+    Membership,
+    User,
+)
 
 TEST_PASSWORD = "correct-horse-battery"
 
@@ -120,6 +130,18 @@ class UserFactory(factory.django.DjangoModelFactory):
         if create:
             self.save(update_fields=["password"])
 
+    @factory.post_generation
+    def email_verified(self, create: bool, extracted: Any, **kwargs: Any) -> None:
+        """Factory people are established accounts: their address is confirmed (pass
+        `email_verified=False` for one that is not)."""
+        # Imported here: a model class among this module's names would pass for a factory.
+        from allauth.account.models import EmailAddress
+
+        if create and self.agency_id is not None:
+            EmailAddress.objects.create(
+                user=self, email=self.email, primary=True, verified=extracted is not False
+            )
+
 
 class OperatorFactory(UserFactory):
     agency = None
@@ -135,6 +157,29 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     agency = factory.SelfAttribute("user.agency")
     location = None
     role = Membership.Role.AGENCY_OWNER
+
+
+class InvitationFactory(factory.django.DjangoModelFactory):
+    """An open invitation row (`services.invitation_create` also checks rights and mails it)."""
+
+    class Meta:
+        model = Invitation
+
+    location = factory.SubFactory(LocationFactory)
+    agency = factory.SelfAttribute("location.agency")
+    email = factory.Sequence(lambda n: f"invitee{n}@example.test")
+    role = Membership.Role.CLIENT_MEMBER
+    nonce = factory.Sequence(lambda n: f"{n:032x}")
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=7))
+
+
+class LocationRequestFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = LocationRequest
+
+    requested_by = factory.SubFactory(UserFactory)
+    agency = factory.SelfAttribute("requested_by.agency")
+    business_name = factory.Sequence(lambda n: f"Requested Business {n}")
 
 
 class AuditLogEntryFactory(factory.django.DjangoModelFactory):

@@ -22,7 +22,8 @@ from django_celery_beat.models import CrontabSchedule, IntervalSchedule, Periodi
 
 from integrations.ghl.models import GhlInstallation, GhlOAuthState
 from integrations.inbox.models import InboundEvent
-from tenants.models import AgencyDomain, AuditLogEntry, Branding, Membership
+from tenants import services
+from tenants.models import AgencyDomain, AuditLogEntry, Branding, LocationRequest, Membership
 from tests import factories
 from tests.conftest import World
 
@@ -114,6 +115,15 @@ FOREIGN_OBJECTS: dict[str, Callable[[World], models.Model]] = {
     "tenants.branding": lambda w: Branding.objects.for_agency(w.b.agency).get(),
     "tenants.user": lambda w: w.b.owner,
     "tenants.auditlogentry": lambda w: AuditLogEntry.objects.for_agency(w.b.agency).first(),  # type: ignore[arg-type, return-value]
+    "tenants.invitation": lambda w: services.invitation_create(
+        location=w.b.locations[0],
+        email="invitee@b.test",
+        role="client_member",
+        acting_user=w.b.owner,
+    ),
+    "tenants.locationrequest": lambda w: LocationRequest.objects.create(
+        agency=w.b.agency, requested_by=w.b.client_member, business_name="B Location Request"
+    ),
     "integrations.ghlinstallation": lambda w: factories.GhlInstallationFactory(
         agency=w.b.agency, location=w.b.locations[0]
     ),
@@ -338,7 +348,7 @@ def _portal_login(v: Visitors) -> None:
     client = v.on_a()
     client.post(
         "/accounts/login/",
-        {"username": v.world.b.owner.email, "password": "correct-horse-battery"},
+        {"login": v.world.b.owner.email, "password": "correct-horse-battery"},
     )
     _redirects_to_login(client.get("/app/"), "/accounts/login/")
 
@@ -551,7 +561,9 @@ def case_for(route: Route) -> Check | None:
     if route.surface == "agency":
         if route.pattern.startswith("admin/"):
             return _agency_admin_case(route.pattern)
-        return PORTAL_CASES.get(route.pattern)
+        from tests.isolation_accounts import ACCOUNT_CASES  # its cases build on this module
+
+        return PORTAL_CASES.get(route.pattern) or ACCOUNT_CASES.get(route.pattern)
     if route.surface == "platform":
         return _staff_case(route.pattern)
     return None

@@ -49,7 +49,12 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
+    "django.contrib.humanize",
     "django_celery_beat",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.usersessions",
     "saas_platform",
     "tenants",
     "integrations",
@@ -67,6 +72,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "tenants.middleware.RealmMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -121,9 +127,53 @@ AUTHENTICATION_BACKENDS = ["tenants.auth.RealmBackend"]
 # Emails are unique per realm (an agency, or the platform), enforced by the User model's
 # constraints and the realm backend, not by a global unique column.
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]
-LOGIN_URL = "portal:login"
+LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "portal:home"
 LOGOUT_REDIRECT_URL = "portal:landing"
+
+# --- portal accounts (django-allauth; docs/accounts.md) ------------------------------------------
+# allauth serves sign-up, sign-in, verification, password reset, email change, MFA and the session
+# list on agency domains only. The adapter keeps it inside the request's realm: users are created
+# in the request's agency, emails carry its brand, and links are built on its primary domain.
+ACCOUNT_ADAPTER = "tenants.accounts.adapter.PortalAccountAdapter"
+MFA_ADAPTER = "tenants.accounts.adapter.PortalMFAAdapter"
+ACCOUNT_FORMS = {
+    "signup": "tenants.accounts.forms.PortalSignupForm",
+    "add_email": "tenants.accounts.forms.PortalAddEmailForm",
+    "reset_password": "tenants.accounts.forms.PortalResetPasswordForm",
+    "user_token": "tenants.accounts.forms.PortalUserTokenForm",
+}
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+ACCOUNT_CHANGE_EMAIL = True
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
+# Emails are unique per agency, not platform-wide: the same address on two agencies' portals is
+# two people. The signup and add-email forms check uniqueness within the realm instead.
+ACCOUNT_UNIQUE_EMAIL = False
+ACCOUNT_PREVENT_ENUMERATION = False
+# Counted in the Redis cache. `key` is the account (agency + email, see the adapter), `ip` the
+# client address: both stop a password-guessing run.
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/5m/key",
+    "signup": "20/m/ip",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "confirm_email": "1/3m/key",
+    "change_password": "5/m/user",
+    "manage_email": "10/m/user",
+}
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_TOLERANCE = 1
+# The session list records each sign-in (time, IP, browser). Tracking "last seen" would add a
+# read and a write to every portal request, so it is off (and its middleware not installed).
+USERSESSIONS_TRACK_ACTIVITY = False
+# An invitation link is valid this long and once.
+INVITATION_MAX_AGE_DAYS = 7
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

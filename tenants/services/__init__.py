@@ -25,6 +25,15 @@ from .locations import (
     location_ensure_for_ghl,
     location_update,
 )
+from .onboarding import (
+    invitation_accept,
+    invitation_create,
+    invitation_from_token,
+    invitation_url,
+    location_request_approve,
+    location_request_create,
+    location_request_decline,
+)
 from .people import USER_EDITABLE, membership_grant, membership_revoke, user_create, user_update
 
 __all__ = [
@@ -44,8 +53,15 @@ __all__ = [
     "agency_update",
     "audit_record",
     "branding_update",
+    "invitation_accept",
+    "invitation_create",
+    "invitation_from_token",
+    "invitation_url",
     "location_create",
     "location_ensure_for_ghl",
+    "location_request_approve",
+    "location_request_create",
+    "location_request_decline",
     "location_update",
     "membership_grant",
     "membership_revoke",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from allauth.account.models import EmailAddress
 from django.db import transaction
 
 from saas_platform.kernel.errors import ApplicationError
@@ -25,8 +26,11 @@ def user_create(
     full_name: str = "",
     password: str | None = None,
     is_staff: bool = False,
+    email_verified: bool = False,
 ) -> User:
-    """A person in a realm (an agency, or the platform when `agency` is None)."""
+    """A person in a realm (an agency, or the platform when `agency` is None). An address nobody
+    has confirmed (`email_verified` False) gets a confirmation email at the first portal sign-in;
+    the demo data and trusted imports pass True."""
     email = User.objects.normalize_email(email.strip())
     if selectors.user_find(agency=agency, email=email) is not None:
         raise ApplicationError(f"{email} already has an account here.")
@@ -34,6 +38,7 @@ def user_create(
     user.set_password(password)
     validated(user, exclude=["password"])
     user.save()
+    EmailAddress.objects.create(user=user, email=email, primary=True, verified=email_verified)
     audit_record(
         action="user.created",
         target=user,

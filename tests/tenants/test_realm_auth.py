@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 
 def login(client: Client, email: str, password: str = TEST_PASSWORD) -> int:
-    response = client.post("/accounts/login/", {"username": email, "password": password})
+    response = client.post("/accounts/login/", {"login": email, "password": password})
     return response.status_code
 
 
@@ -25,10 +25,10 @@ def test_a_user_signs_in_on_their_agency_domain(world: World) -> None:
 def test_credentials_of_agency_b_do_not_work_on_agency_a(world: World) -> None:
     client = Client(HTTP_HOST=world.a.domain)
     response = client.post(
-        "/accounts/login/", {"username": world.b.owner.email, "password": TEST_PASSWORD}
+        "/accounts/login/", {"login": world.b.owner.email, "password": TEST_PASSWORD}
     )
     assert response.status_code == 200
-    assert b"Please enter a correct" in response.content
+    assert b"email address and/or password you specified are not correct" in response.content
     assert client.get("/app/").status_code == 302
 
 
@@ -38,6 +38,7 @@ def test_the_same_email_on_two_agencies_is_two_accounts(world: World) -> None:
         email=world.a.owner.email,
         password="another-pass-99",
         acting_user=None,
+        email_verified=True,
     )
     assert login(Client(HTTP_HOST=world.b.domain), twin.email, "another-pass-99") == 302
     assert login(Client(HTTP_HOST=world.a.domain), twin.email, "another-pass-99") == 200

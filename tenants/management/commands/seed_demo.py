@@ -67,6 +67,7 @@ class Command(BaseCommand):
                 full_name=full_name,
                 password=demo.DEMO_PASSWORD,
                 acting_user=None,
+                email_verified=True,
             )
             services.membership_grant(
                 user=user,

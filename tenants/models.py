@@ -385,3 +385,38 @@ class AuditLogEntry(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.action} {self.target_repr}"
+
+
+# --- entitlements --------------------------------------------------------------------------------
+
+
+class LocationEntitlements(TimeStampedModel, TenantOwnedModel):
+    """What a location may use, as its subscription's plan grants it. Written by billing through
+    `tenants.services.location_entitlements_set` (billing and integrations meet here); features
+    read it. Paused means the features stop, nothing is deleted; restored means the granted set
+    applies again."""
+
+    TENANT_FIELD: ClassVar[str] = "location"
+
+    class State(models.TextChoices):
+        ACTIVE = "active", "Active"
+        GRACE = "grace", "Payment overdue (grace period)"
+        PAUSED = "paused", "Paused (unpaid)"
+
+    location = models.OneToOneField(Location, on_delete=models.CASCADE, related_name="entitlements")
+    granted = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE)
+    grace_until = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager.from_queryset(LocationOwnedQuerySet)()
+
+    class Meta:
+        verbose_name_plural = "location entitlements"
+
+    def __str__(self) -> str:
+        return f"{self.location} · {self.get_state_display()}"
+
+    @property
+    def effective(self) -> dict[str, Any]:
+        """What features may use right now: nothing while paused."""
+        return {} if self.state == self.State.PAUSED else dict(self.granted)

@@ -11,7 +11,15 @@ from django.conf import settings
 
 from saas_platform.kernel.errors import NotFound
 
-from .models import Agency, AgencyDomain, AgencyOwnedQuerySet, Location, Membership, User
+from .models import (
+    Agency,
+    AgencyDomain,
+    AgencyOwnedQuerySet,
+    Location,
+    LocationEntitlements,
+    Membership,
+    User,
+)
 
 
 def normalize_host(raw_host: str) -> str:
@@ -107,3 +115,18 @@ def location_revenue(
     billing may not import each other). Billing (#8) records none yet, so: an empty mapping,
     and reports say revenue appears once billing is connected."""
     return {}
+
+
+def location_admin_emails(location: Location) -> list[str]:
+    """The addresses of the location's active client admins (who are told about its billing)."""
+    return sorted(
+        Membership.objects.filter(agency_id=location.agency_id, location=location)
+        .filter(role=Membership.Role.CLIENT_ADMIN, user__is_active=True)
+        .values_list("user__email", flat=True)
+    )
+
+
+def location_entitlements(location: Location) -> dict[str, object]:
+    """What the location may use right now ({} when none are granted or they are paused)."""
+    record = LocationEntitlements.objects.for_location(location).first()
+    return record.effective if record is not None else {}

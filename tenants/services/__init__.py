@@ -19,6 +19,7 @@ from .agencies import (
     platform_subdomain,
 )
 from .common import audit_record
+from .entitlements import ENTITLEMENT_KEYS, entitlements_validate, location_entitlements_set
 from .locations import (
     LOCATION_EDITABLE,
     location_create,
@@ -30,6 +31,7 @@ from .people import USER_EDITABLE, membership_grant, membership_revoke, user_cre
 __all__ = [
     "AGENCY_EDITABLE",
     "BRANDING_EDITABLE",
+    "ENTITLEMENT_KEYS",
     "LOCATION_EDITABLE",
     "USER_EDITABLE",
     "agency_create",
@@ -44,8 +46,10 @@ __all__ = [
     "agency_update",
     "audit_record",
     "branding_update",
+    "entitlements_validate",
     "location_create",
     "location_ensure_for_ghl",
+    "location_entitlements_set",
     "location_update",
     "membership_grant",
     "membership_revoke",

@@ -8,6 +8,7 @@ before the 2xx; when it cannot be stored we answer 429 so Stripe retries — nev
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -82,6 +83,10 @@ def _signed(body: bytes, signature: str, secrets: Sequence[str], tolerance: int)
     try:
         payload = body.decode("utf-8")
     except UnicodeDecodeError:
+        return False
+    # The SDK refuses only old timestamps; one from beyond the tolerance ahead is as suspect.
+    stamps = [p[2:] for p in signature.split(",") if p.startswith("t=")]
+    if not stamps or not stamps[0].isdigit() or int(stamps[0]) > time.time() + tolerance:
         return False
     for secret in secrets:
         try:

@@ -44,6 +44,7 @@ class StripeWire:
     objects: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     fail_next: dict[str, int] = field(default_factory=dict)  # "POST /v1/prices" → HTTP status
+    down: dict[str, int] = field(default_factory=dict)  # the same, until removed
     _seen_keys: dict[tuple[str | None, str], httpx.Response] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -66,7 +67,9 @@ class StripeWire:
         path = request.url.path
         self.calls.append(Call(request.method, path, account, key, form))
         assert request.headers["Authorization"] == f"Bearer {settings.STRIPE_SECRET_KEY}"
-        failing = self.fail_next.pop(f"{request.method} {path}", None)
+        failing = self.fail_next.pop(f"{request.method} {path}", None) or self.down.get(
+            f"{request.method} {path}"
+        )
         if failing:
             return error(failing, "Simulated failure", kind="api_error")
         if key and (account, key) in self._seen_keys:

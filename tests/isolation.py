@@ -20,6 +20,7 @@ from django.test import Client
 from django.urls import URLResolver, get_resolver
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
+from billing.models import StripeEvent
 from integrations.ghl.models import GhlInstallation, GhlOAuthState
 from integrations.inbox.models import InboundEvent
 from tenants.models import AgencyDomain, AuditLogEntry, Branding, Membership
@@ -490,6 +491,8 @@ def _staff_case(pattern: str) -> Check | None:
         "healthz": lambda v: _assert_status(v.on_platform().get("/healthz"), 200),
         "integrations/ghl/oauth/callback": _ghl_callback,
         "integrations/ghl/webhooks": _ghl_webhook,
+        "billing/stripe/webhooks": _stripe_webhook("/billing/stripe/webhooks"),
+        "billing/stripe/connect-webhooks": _stripe_webhook("/billing/stripe/connect-webhooks"),
         "": _platform_home,
     }
     if pattern in fixed:
@@ -531,6 +534,24 @@ def _ghl_webhook(v: Visitors) -> None:
     assert client.post(url, body, content_type="application/json").status_code == 401
     assert client.get(url).status_code == 405
     assert not InboundEvent.objects.exists()
+
+
+def _stripe_webhook(url: str) -> Check:
+    """Only a delivery signed with our endpoint's secret is taken; nothing else is stored."""
+
+    def check(v: Visitors) -> None:
+        client = v.on_platform(v.world.a.owner)
+        body = b'{"id":"evt_1","type":"account.updated","account":"acct_1","data":{"object":{}}}'
+        assert client.post(url, body, content_type="application/json").status_code == 400
+        forged = "t=9999999999,v1=" + "0" * 64
+        response = client.post(
+            url, body, content_type="application/json", HTTP_STRIPE_SIGNATURE=forged
+        )
+        assert response.status_code == 400
+        assert client.get(url).status_code == 405
+        assert not StripeEvent.objects.exists()
+
+    return check
 
 
 def _platform_logout(v: Visitors) -> None:

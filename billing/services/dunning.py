@@ -114,12 +114,16 @@ def subscriptions_dunning_run(*, now: datetime | None = None) -> dict[str, int]:
     out. Idempotent; returns what it did."""
     now = now or timezone.now()
     overdue = Subscription.objects.unscoped().filter(status__in=OVERDUE)
-    expired = list(overdue.filter(grace_until__lte=now).values_list("pk", flat=True))
+    expired = list(
+        overdue.filter(grace_until__lte=now)
+        .exclude(location__entitlements__state=LocationEntitlements.State.PAUSED)
+        .values_list("pk", flat=True)
+    )
     for pk in expired:
         with transaction.atomic():
             subscription = (
                 Subscription.objects.unscoped()
-                .select_for_update()
+                .select_for_update(of=("self",))
                 .select_related("location__agency", "plan")
                 .get(pk=pk)
             )

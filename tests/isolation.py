@@ -20,7 +20,7 @@ from django.test import Client
 from django.urls import URLResolver, get_resolver
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
-from billing.models import StripeEvent
+from billing.models import Plan, StripeAccount, StripeEvent, Subscription
 from integrations.ghl.models import GhlInstallation, GhlOAuthState
 from integrations.inbox.models import InboundEvent
 from tenants.models import AgencyDomain, AuditLogEntry, Branding, Membership
@@ -162,6 +162,18 @@ FOREIGN_OBJECTS: dict[str, Callable[[World], models.Model]] = {
     "integrations.routingdecision": lambda w: factories.RoutingDecisionFactory(
         location=w.b.locations[0]
     ),
+    "billing.stripeaccount": lambda w: StripeAccount.objects.create(
+        agency=w.b.agency, stripe_account_id="acct_isolationB01"
+    ),
+    "billing.plan": lambda w: Plan.objects.create(
+        agency=w.b.agency, name="B secret plan", amount=100, currency="usd"
+    ),
+    "billing.subscription": lambda w: Subscription.objects.create(
+        location=w.b.locations[0],
+        stripe_account_id="acct_isolationB01",
+        stripe_subscription_id="sub_isolationB01",
+        status="active",
+    ),
 }
 
 MODEL_ROUTE = re.compile(
@@ -211,6 +223,7 @@ def _agency_admin_case(pattern: str) -> Check | None:
         "admin/jsi18n/": lambda v: _requires_admin_login(v, "/admin/jsi18n/"),
         "admin/(?P<url>.*)$": _admin_catch_all,
         "admin/integrations/routingrule/simulate/": _simulate_routing,
+        "admin/billing/stripeaccount/onboard/": _stripe_onboard,
         REPORTS: _reports_dashboard,
         REPORTS + "export/<slug:table>/": _reports_export,
     }
@@ -222,6 +235,17 @@ def _agency_admin_case(pattern: str) -> Check | None:
     if match:
         return _agency_model_case(f"{match['app']}.{match['model']}", match["rest"])
     return None
+
+
+def _stripe_onboard(v: Visitors) -> None:
+    """Onboarding starts for the agency of the domain only, for its owners and admins."""
+    url = "/admin/billing/stripeaccount/onboard/"
+    assert v.on_a(v.world.a.owner).get(url).status_code == 405
+    # B's owner on A's domain is not signed in there: to the login page, nothing created.
+    _redirects_to_login(v.b_session_on_a().post(url), "/admin/login/")
+    assert v.on_a(v.world.a.staff).post(url).status_code == 403
+    _requires_admin_login(v, url)
+    assert not StripeAccount.objects.unscoped().exists()
 
 
 def _simulate_routing(v: Visitors) -> None:
@@ -440,6 +464,21 @@ STAFF_OBJECTS: dict[str, Callable[[World], models.Model]] = {
         every=5, period="minutes"
     ),
     "django_celery_beat.crontabschedule": lambda w: CrontabSchedule.objects.create(minute="7"),
+    "billing.stripeaccount": lambda w: StripeAccount.objects.create(
+        agency=w.b.agency, stripe_account_id="acct_isolationB01"
+    ),
+    "billing.plan": lambda w: Plan.objects.create(
+        agency=w.b.agency, name="B secret plan", amount=100, currency="usd"
+    ),
+    "billing.subscription": lambda w: Subscription.objects.create(
+        location=w.b.locations[0],
+        stripe_account_id="acct_isolationB01",
+        stripe_subscription_id="sub_isolationB01",
+        status="active",
+    ),
+    "billing.stripeevent": lambda w: StripeEvent.objects.create(
+        source="connect", event_id="evt_isolation", event_type="invoice.paid", body=b"{}"
+    ),
 }
 
 

@@ -82,6 +82,14 @@ def _account_for(agency: Agency | None) -> str | None:
     return account.stripe_account_id
 
 
+def plan_validate(*, agency: Agency | None, data: Mapping[str, Any]) -> dict[str, Any]:
+    """What `plan_save` checks before it stores or sends anything (forms call it to show the
+    refusal beside the fields)."""
+    clean = _validate(data)
+    _account_for(agency)
+    return clean
+
+
 def plan_save(
     *,
     agency: Agency | None,

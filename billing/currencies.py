@@ -1,6 +1,8 @@
 """The currencies Stripe charges in (its "supported currencies" list, lower-case ISO 4217), so a
 plan in another currency is refused here rather than half-created in Stripe."""
 
+from decimal import Decimal
+
 SUPPORTED = frozenset(
     [
         "usd",
@@ -139,3 +141,32 @@ SUPPORTED = frozenset(
         "zmw",
     ]
 )
+
+# Currencies whose amounts Stripe counts in whole units (no minor unit).
+ZERO_DECIMAL = frozenset(
+    [
+        "bif",
+        "clp",
+        "djf",
+        "gnf",
+        "jpy",
+        "kmf",
+        "krw",
+        "mga",
+        "pyg",
+        "rwf",
+        "ugx",
+        "vnd",
+        "vuv",
+        "xaf",
+        "xof",
+        "xpf",
+    ]
+)
+
+
+def major_units(amount: int, currency: str) -> Decimal:
+    """Stripe's integer amount as a decimal in the currency's main unit (cents → dollars)."""
+    if currency.lower() in ZERO_DECIMAL:
+        return Decimal(amount)
+    return (Decimal(amount) / 100).quantize(Decimal("0.01"))

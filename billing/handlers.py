@@ -12,10 +12,10 @@ from django.db import connection, transaction
 from saas_platform.kernel.errors import NotFound
 
 from . import stripe_api
-from .models import StripeEvent
+from .models import StripeEvent, Subscription
 from .services.connect import connect_account_refresh
 from .services.inbox import RetryLater, register
-from .services.subscriptions import subscription_refresh
+from .services.subscriptions import invoice_revenue_record, subscription_refresh
 
 SUBSCRIPTION_EVENTS = (
     "customer.subscription.created",
@@ -41,8 +41,15 @@ def _lock(key: str) -> None:
 
 
 def _sync_subscription(event: StripeEvent, subscription_id: str) -> str:
+    subscription = _synced(event, subscription_id)
+    if subscription is None:
+        return "not a client subscription"
+    return f"subscription {subscription.stripe_subscription_id}: {subscription.status}"
+
+
+def _synced(event: StripeEvent, subscription_id: str) -> Subscription | None:
     if event.source != StripeEvent.Source.CONNECT:
-        return "platform subscriptions are not tracked here"
+        return None  # the platform's own subscriptions (agencies') are not tracked yet
     try:
         with transaction.atomic():
             _lock(f"stripe-sub:{subscription_id}")
@@ -55,9 +62,7 @@ def _sync_subscription(event: StripeEvent, subscription_id: str) -> str:
         if exc.retryable:
             raise RetryLater(exc.message) from exc
         raise
-    if subscription is None:
-        return "not a client subscription"
-    return f"subscription {subscription.stripe_subscription_id}: {subscription.status}"
+    return subscription
 
 
 @register(*SUBSCRIPTION_EVENTS)
@@ -87,7 +92,14 @@ def invoice_changed(event: StripeEvent, payload: dict[str, Any]) -> str:
     subscription_id = _invoice_subscription(invoice)
     if not subscription_id:
         return "invoice without a subscription"
-    return _sync_subscription(event, subscription_id)
+    subscription = _synced(event, subscription_id)
+    if subscription is None:
+        return "not a client subscription"
+    outcome = f"subscription {subscription.stripe_subscription_id}: {subscription.status}"
+    if stripe_api.value(invoice, "status") == "paid":
+        recorded = invoice_revenue_record(invoice=invoice, location=subscription.location)
+        outcome += "; revenue recorded" if recorded else "; revenue already recorded"
+    return outcome
 
 
 @register("account.updated")

@@ -420,3 +420,27 @@ class LocationEntitlements(TimeStampedModel, TenantOwnedModel):
     def effective(self) -> dict[str, Any]:
         """What features may use right now: nothing while paused."""
         return {} if self.state == self.State.PAUSED else dict(self.granted)
+
+
+class LocationRevenue(TenantOwnedModel):
+    """Money a location paid its agency, one row per paid invoice (recorded by billing through
+    `tenants.services.location_revenue_record`; reporting reads it without knowing billing)."""
+
+    TENANT_FIELD: ClassVar[str] = "location"
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="revenue")
+    # The payment's id where it was made (a Stripe invoice id): recording it twice is a no-op.
+    reference = models.CharField(max_length=255, unique=True)
+    paid_on = models.DateField()
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager.from_queryset(LocationOwnedQuerySet)()
+
+    class Meta:
+        ordering = ["-paid_on", "-id"]
+        indexes = [models.Index(fields=["location", "paid_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.location} · {self.amount} {self.currency.upper()} · {self.paid_on}"

@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
+from django.db.models import Sum
 
 from saas_platform.kernel.errors import NotFound
 
@@ -17,6 +18,7 @@ from .models import (
     AgencyOwnedQuerySet,
     Location,
     LocationEntitlements,
+    LocationRevenue,
     Membership,
     User,
 )
@@ -111,10 +113,18 @@ def agency_admin_emails(agency: Agency) -> list[str]:
 def location_revenue(
     *, location_ids: Sequence[int], date_from: date, date_to: date
 ) -> dict[int, Decimal]:
-    """Revenue per location id over the dates, where reports meet billing (integrations and
-    billing may not import each other). Billing (#8) records none yet, so: an empty mapping,
-    and reports say revenue appears once billing is connected."""
-    return {}
+    """Paid invoices per location id over the dates (inclusive), where reports meet billing
+    (integrations and billing may not import each other; billing records into LocationRevenue).
+    Locations without payments are absent, so an empty mapping means billing is not in use."""
+    rows = (
+        LocationRevenue.objects.filter(
+            location_id__in=list(location_ids), paid_on__gte=date_from, paid_on__lte=date_to
+        )
+        .values("location_id")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    return {row["location_id"]: row["total"] for row in rows}
 
 
 def location_admin_emails(location: Location) -> list[str]:

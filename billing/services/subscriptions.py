@@ -16,9 +16,10 @@ from django.utils import timezone
 from saas_platform.kernel.errors import ApplicationError, NotFound
 from saas_platform.kernel.logging import get_logger
 from tenants.models import Location, User
-from tenants.services import audit_record
+from tenants.services import audit_record, location_revenue_record
 
 from .. import stripe_api
+from ..currencies import major_units
 from ..models import Plan, StripeAccount, Subscription
 from . import dunning
 
@@ -166,3 +167,20 @@ def _location_for(*, account: str, remote: Any) -> Location | None:
         Location.objects.for_agency(owner.agency).filter(pk=int(raw)).first()
     )
     return location
+
+
+def invoice_revenue_record(*, invoice: Any, location: Location) -> bool:
+    """A paid invoice (as just re-read from Stripe) as the location's revenue, once per invoice;
+    reports read it through tenants. Paid on the day Stripe marked it paid."""
+    currency = str(stripe_api.value(invoice, "currency", default="usd"))
+    paid_at = stripe_api.value(invoice, "status_transitions", "paid_at") or stripe_api.value(
+        invoice, "created"
+    )
+    stamp = _timestamp(paid_at) or timezone.now()
+    return location_revenue_record(
+        location=location,
+        reference=str(stripe_api.value(invoice, "id")),
+        paid_on=stamp.date(),
+        amount=major_units(int(stripe_api.value(invoice, "amount_paid", default=0)), currency),
+        currency=currency,
+    )

@@ -27,6 +27,7 @@ from .locations import (
     location_update,
 )
 from .people import USER_EDITABLE, membership_grant, membership_revoke, user_create, user_update
+from .revenue import location_revenue_record
 
 __all__ = [
     "AGENCY_EDITABLE",
@@ -50,6 +51,7 @@ __all__ = [
     "location_create",
     "location_ensure_for_ghl",
     "location_entitlements_set",
+    "location_revenue_record",
     "location_update",
     "membership_grant",
     "membership_revoke",

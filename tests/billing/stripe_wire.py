@@ -237,7 +237,15 @@ class StripeWire:
             },
         }
 
-    def invoice(self, *, subscription: dict[str, Any], status: str, account: str) -> str:
+    def invoice(
+        self,
+        *,
+        subscription: dict[str, Any],
+        status: str,
+        account: str,
+        amount_paid: int = 0,
+        paid_at: int | None = None,
+    ) -> str:
         invoice_id = self.new_id("in")
         self.put(
             {
@@ -245,7 +253,10 @@ class StripeWire:
                 "object": "invoice",
                 "customer": subscription["customer"],
                 "status": status,
-                "amount_paid": 0,
+                "currency": "usd",
+                "amount_paid": amount_paid,
+                "created": 1_790_000_000,
+                "status_transitions": {"paid_at": paid_at},
                 "parent": {
                     "type": "subscription_details",
                     "subscription_details": {

@@ -7,5 +7,6 @@ from saas_platform.admin_sites import agency_site
 urlpatterns = [
     path("admin/", agency_site.urls),
     path("integrations/", include("integrations.urls")),
+    path("billing/", include("billing.urls")),
     path("", include("tenants.urls")),
 ]

@@ -140,3 +140,17 @@ def location_entitlements(location: Location) -> dict[str, object]:
     """What the location may use right now ({} when none are granted or they are paused)."""
     record = LocationEntitlements.objects.for_location(location).first()
     return record.effective if record is not None else {}
+
+
+def may_manage_location_billing(*, user: User, location: Location) -> bool:
+    """The location's client admins, and its agency's owners and admins."""
+    if user.agency_id != location.agency_id:
+        return False
+    role = membership_role_in_agency(user=user, agency=location.agency)
+    if role in Membership.AGENCY_ADMIN_ROLES:
+        return True
+    return (
+        Membership.objects.filter(agency_id=location.agency_id, location=location, user=user)
+        .filter(role=Membership.Role.CLIENT_ADMIN)
+        .exists()
+    )

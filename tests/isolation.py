@@ -394,6 +394,22 @@ def _portal_location_detail(v: Visitors) -> None:
     _redirects_to_login(v.on_a().get(f"/app/locations/{own.pk}/"), "/accounts/login/")
 
 
+def _payment_portal(v: Visitors) -> None:
+    """Only the location's client admin and the agency's admins; another location's or
+    agency's is a 404 (Stripe is unreachable here, so nothing is opened either way)."""
+    own, sibling = v.world.a.locations
+    client = v.on_a(v.world.a.client_admin)
+    assert client.get(f"/billing/portal/{sibling.pk}/").status_code == 404
+    assert client.get(f"/billing/portal/{v.world.b.locations[0].pk}/").status_code == 404
+    assert client.get(f"/billing/portal/{own.pk}/").status_code == 404  # no subscription yet
+    member = v.on_a(v.world.a.client_member)
+    assert member.get(f"/billing/portal/{sibling.pk}/").status_code == 404  # not an admin
+    owner = v.on_a(v.world.a.owner)
+    assert owner.get(f"/billing/portal/{v.world.b.locations[0].pk}/").status_code == 404
+    _redirects_to_login(v.on_a().get(f"/billing/portal/{own.pk}/"), "/accounts/login/")
+    _redirects_to_login(v.b_session_on_a().get(f"/billing/portal/{own.pk}/"), "/accounts/login/")
+
+
 def _connect_ghl(v: Visitors) -> None:
     """Connecting GHL binds the flow to the visitor's own agency; nobody else may start one."""
     response = v.on_a(v.world.a.owner).get("/integrations/ghl/connect/")
@@ -411,6 +427,7 @@ PORTAL_CASES: dict[str, Check] = {
     "accounts/logout/": _portal_logout,
     "app/": _portal_home,
     "app/locations/<int:location_id>/": _portal_location_detail,
+    "billing/portal/<int:location_id>/": _payment_portal,
 }
 
 

@@ -30,7 +30,8 @@ GOOD = frozenset({S.ACTIVE, S.TRIALING})
 OVERDUE = frozenset({S.PAST_DUE, S.UNPAID})
 # Reminders during the grace period: at its start, then this often.
 REMINDER_EVERY = timedelta(days=2)
-BILLING_PAGE = "/billing/"
+# Our page that opens Stripe's customer portal (its sessions expire too soon to be mailed).
+PAYMENT_PAGE = "/billing/portal/{location_id}/"
 
 
 def subscription_status_apply(*, subscription: Subscription, now: datetime | None = None) -> str:
@@ -94,7 +95,9 @@ def subscription_reminder_send(*, subscription_pk: int, now: datetime | None = N
         "location": location,
         "grace_until": subscription.grace_until,
         "days_left": max(1, (subscription.grace_until - now).days),
-        "url": tenant_selectors.agency_portal_url(agency, BILLING_PAGE),
+        "url": tenant_selectors.agency_portal_url(
+            agency, PAYMENT_PAGE.format(location_id=location.pk)
+        ),
     }
     sender = branding.sender_name or branding.display_name
     EmailMultiAlternatives(

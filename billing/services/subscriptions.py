@@ -184,3 +184,25 @@ def invoice_revenue_record(*, invoice: Any, location: Location) -> bool:
         amount=major_units(int(stripe_api.value(invoice, "amount_paid", default=0)), currency),
         currency=currency,
     )
+
+
+def subscription_portal_url(*, location: Location, return_url: str) -> str:
+    """A fresh Stripe customer-portal session for the location's latest subscription, on the
+    agency's connected account (so the page shows the agency's brand). Sessions are short-lived:
+    links we send point at our own page, which calls this when it is opened."""
+    subscription: Subscription | None = (
+        Subscription.objects.for_location(location)
+        .exclude(stripe_customer_id="")
+        .order_by("-created_at")
+        .first()
+    )
+    if subscription is None:
+        raise NotFound("This client has no subscription.")
+    try:
+        session = stripe_api.client().v1.billing_portal.sessions.create(
+            params={"customer": subscription.stripe_customer_id, "return_url": return_url},
+            options=stripe_api.options(account=subscription.stripe_account_id),
+        )
+    except stripe.StripeError as exc:
+        raise stripe_api.translate(exc) from exc
+    return str(session.url)

@@ -80,6 +80,8 @@ class StripeWire:
         return response
 
     def _route(self, method: str, path: str, form: dict[str, str], account: str | None) -> Any:
+        if (method, path) == ("POST", "/v1/billing_portal/sessions"):
+            return self._portal_session(form, account)
         parts = path.strip("/").split("/")[1:]  # drop "v1"
         kind = parts[0]
         if method == "POST" and len(parts) == 1:
@@ -127,6 +129,24 @@ class StripeWire:
                 "metadata": _metadata(form),
             },
             None,
+        )
+
+    def _portal_session(self, form: dict[str, str], account: str | None) -> Any:
+        customer = self.objects.get(form.get("customer", ""))
+        if customer is None or customer["_account"] != account:
+            return error(
+                400, f"No such customer: '{form.get('customer')}'", code="resource_missing"
+            )
+        session_id = self.new_id("bps")
+        return httpx.Response(
+            200,
+            json={
+                "id": session_id,
+                "object": "billing_portal.session",
+                "customer": customer["id"],
+                "return_url": form.get("return_url"),
+                "url": f"https://billing.stripe.com/p/session/test_{session_id}",
+            },
         )
 
     def _create_account_links(self, form: dict[str, str], account: str | None) -> Any:

@@ -123,3 +123,29 @@ def test_the_other_agencys_locations_are_untouched(
     subscriptions_dunning_run(now=timezone.now() + timedelta(days=30))
     for location in [*world.b.locations, world.a.locations[1]]:
         assert not LocationEntitlements.objects.for_location(location).exists()
+
+
+def test_the_reminder_link_opens_stripes_portal_on_the_agencys_account(
+    world: World,
+    plan: Plan,
+    stripe_wire: StripeWire,
+    agency_client: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    location = world.a.locations[0]
+    subscription = _subscribed(world, plan)
+    _stripe_says(stripe_wire, subscription, "past_due", django_capture_on_commit_callbacks)
+    (reminder,) = mail.outbox
+    link = f"http://{world.a.domain}/billing/portal/{location.pk}/"
+    assert link in reminder.body
+
+    response = agency_client(world.a, world.a.client_admin).get(link)
+    assert response.status_code == 302
+    assert response["Location"].startswith("https://billing.stripe.com/p/session/")
+    (call,) = stripe_wire.creates("/v1/billing_portal/sessions")
+    assert call.account == ACCOUNT
+    assert call.form["customer"] == subscription.stripe_customer_id
+    assert call.form["return_url"] == f"http://{world.a.domain}/app/locations/{location.pk}/"
+    # A client member, or another agency's owner, gets nothing.
+    assert agency_client(world.a, world.a.client_member).get(link).status_code == 404
+    assert agency_client(world.a, world.a.owner).get(link).status_code == 302

@@ -23,6 +23,10 @@ log = get_logger(__name__)
 
 
 def _answer(request: HttpRequest, *, source: str, secrets: list[str]) -> HttpResponse:
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    if not declared.isdigit() or int(declared) > settings.STRIPE_WEBHOOK_MAX_BYTES:
+        # Refused before the body is read into memory.
+        return JsonResponse({"error": "bad or too large body"}, status=413)
     try:
         answer = receive(
             source=source,

@@ -128,3 +128,11 @@ def test_concurrent_deliveries_of_one_event_make_one_row(world: World) -> None:
         thread.join()
     assert sorted(answers) == ["accepted"] + ["duplicate"] * 7
     assert StripeEvent.objects.filter(event_id="evt_race").count() == 1
+
+
+def test_an_oversized_body_is_refused_unread(world: World, client: Client, settings: Any) -> None:
+    settings.STRIPE_WEBHOOK_MAX_BYTES = 100
+    payload = event("invoice.paid", {"id": "in_1", "pad": "x" * 200}, account="acct_1")
+    body, signature = signed(payload, "whsec_test_connect")
+    assert post(client, CONNECT, body, signature).status_code == 413
+    assert not StripeEvent.objects.exists()

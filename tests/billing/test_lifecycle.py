@@ -206,3 +206,42 @@ def test_stripe_down_is_retried_then_dead_lettered_then_replayed(
 
     assert stripe_event_replay(event_pk=row.pk) == "succeeded"
     assert Subscription.objects.for_location(location).get().status == "canceled"
+
+
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_and_duplicate_deliveries_end_in_stripes_state(
+    world: World, plan: Plan, stripe_wire: StripeWire
+) -> None:
+    """All five events, each delivered twice, at once from ten threads: each stored once,
+    processed once, one subscription, Stripe's state."""
+    import threading
+
+    from django.db import connection
+
+    location = world.a.locations[0]
+    final, envelopes = _lifecycle(stripe_wire, plan, location.pk, "canceled")
+    deliveries = [signed(e, "whsec_test_connect") for e in envelopes] * 2
+    start = threading.Barrier(len(deliveries))
+    statuses: list[int] = []
+
+    def deliver(body: bytes, signature: str) -> None:
+        try:
+            start.wait()
+            response = Client(HTTP_HOST="localhost").post(
+                CONNECT, body, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature
+            )
+            statuses.append(response.status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver, args=d) for d in deliveries]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * 10
+    assert sorted(StripeEvent.objects.values_list("status", "attempts")) == [("succeeded", 1)] * 5
+    subscription = Subscription.objects.for_location(location).get()
+    assert (subscription.stripe_subscription_id, subscription.status) == (final["id"], "canceled")
+    assert LocationEntitlements.objects.for_location(location).get().state == "paused"

@@ -174,7 +174,7 @@ class AgencyPlanAdmin(_PlanSaving, AgencyScopedAdmin):
 
     @admin.display(description="Price")
     def price(self, obj: Plan) -> str:
-        return f"{obj.amount / 100:.2f} {obj.currency.upper()}"
+        return obj.price_display
 
     @admin.display(description="In Stripe", boolean=True)
     def in_stripe(self, obj: Plan) -> bool:

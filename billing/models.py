@@ -20,6 +20,8 @@ from tenants.models import (
     LocationOwnedQuerySet,
 )
 
+from .currencies import major_units
+
 
 class StripeAccount(TimeStampedModel, TenantOwnedModel):
     """An agency's Stripe Connect account: where its clients pay. A copy of what Stripe says,
@@ -83,7 +85,11 @@ class Plan(TimeStampedModel, TenantOwnedModel):
         ordering = ["agency", "amount", "name"]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.amount / 100:.2f} {self.currency.upper()}/{self.interval})"
+        return f"{self.name} ({self.price_display}/{self.interval})"
+
+    @property
+    def price_display(self) -> str:
+        return f"{major_units(self.amount, self.currency)} {self.currency.upper()}"
 
 
 class Subscription(TimeStampedModel, TenantOwnedModel):

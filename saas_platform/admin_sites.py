@@ -11,6 +11,8 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
+from billing import admin as billing_admin
+from billing.models import Plan, StripeAccount, StripeEvent, Subscription
 from integrations import admin as integrations_admin
 from integrations import (
     admin_bulk,
@@ -115,6 +117,9 @@ agency_site.register(RoutingRule, admin_routing.RoutingRuleAdmin)
 agency_site.register(AgentProfile, admin_routing.AgentProfileAdmin)
 agency_site.register(RoutingDecision, admin_decisions.RoutingDecisionAdmin)
 agency_site.register(ReportSchedule, admin_reporting.ReportScheduleAdmin)  # + dashboards
+agency_site.register(StripeAccount, billing_admin.AgencyStripeAccountAdmin)
+agency_site.register(Plan, billing_admin.AgencyPlanAdmin)
+agency_site.register(Subscription, billing_admin.AgencySubscriptionAdmin)
 
 staff_site.register(Agency, staff_admin.StaffAgencyAdmin)
 # The Location list with the pack action of the integrations (tenants may not import them).
@@ -136,6 +141,10 @@ staff_site.register(RoutingRule, admin_routing.StaffRoutingRuleAdmin)
 staff_site.register(AgentProfile, admin_routing.StaffAgentProfileAdmin)
 staff_site.register(RoutingDecision, admin_decisions.StaffRoutingDecisionAdmin)
 staff_site.register(ReportSchedule, admin_reporting.StaffReportScheduleAdmin)
+staff_site.register(StripeAccount, billing_admin.StaffStripeAccountAdmin)
+staff_site.register(Plan, billing_admin.StaffPlanAdmin)
+staff_site.register(Subscription, billing_admin.StaffSubscriptionAdmin)
+staff_site.register(StripeEvent, billing_admin.StripeEventAdmin)
 
 
 class _StaffOnly(StaffAdminMixin, admin.ModelAdmin[Any]):

@@ -32,6 +32,9 @@ CELERY_TASK_ROUTES = {
     "integrations.tasks.report_schedules_send_due": {"queue": "default"},
     "integrations.tasks.report_email_send": {"queue": "default"},
     "integrations.tasks.*": {"queue": "maintenance"},
+    "billing.tasks.stripe_event_process": {"queue": "webhooks"},
+    "billing.tasks.subscription_reminder_send": {"queue": "default"},
+    "billing.tasks.*": {"queue": "maintenance"},
 }
 
 CELERY_BEAT_SCHEDULE = {
@@ -82,6 +85,18 @@ CELERY_BEAT_SCHEDULE = {
     "domains-recheck": {
         "task": "tenants.tasks.agency_domains_recheck",
         "schedule": crontab(minute="*/15"),
+    },
+    "stripe-events-sweep": {
+        "task": "billing.tasks.stripe_events_sweep",
+        "schedule": crontab(minute="*/5"),
+    },
+    "stripe-events-prune": {
+        "task": "billing.tasks.stripe_events_prune",
+        "schedule": crontab(minute=53, hour=4),
+    },
+    "subscriptions-dunning": {
+        "task": "billing.tasks.subscriptions_dunning_run",
+        "schedule": crontab(minute=7),
     },
     "sessions-clear-expired": {
         "task": "saas_platform.tasks.sessions_clear_expired",

@@ -18,5 +18,6 @@ urlpatterns = [
     path("accounts/", include("allauth.account.urls")),
     path("accounts/2fa/", include("allauth.mfa.urls")),
     path("accounts/sessions/", include("allauth.usersessions.urls")),
+    path("billing/", include("billing.urls")),
     path("", include("tenants.urls")),
 ]

@@ -9,5 +9,6 @@ urlpatterns = [
     path("admin/", staff_site.urls),
     path("healthz", views.healthz, name="healthz"),
     path("integrations/", include("integrations.urls_platform")),
+    path("billing/", include("billing.urls_platform")),
     path("", views.platform_home, name="platform-home"),
 ]

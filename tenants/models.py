@@ -387,6 +387,9 @@ class AuditLogEntry(TenantOwnedModel):
         return f"{self.action} {self.target_repr}"
 
 
-# Invitations and location requests live beside this module (kept under ~400 lines).
+# Invitations and location requests, entitlements and revenue live beside this module (kept
+# under ~400 lines).
+from .commerce_models import LocationEntitlements as LocationEntitlements  # noqa: E402
+from .commerce_models import LocationRevenue as LocationRevenue  # noqa: E402
 from .onboarding_models import Invitation as Invitation  # noqa: E402
 from .onboarding_models import LocationRequest as LocationRequest  # noqa: E402

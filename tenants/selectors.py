@@ -8,10 +8,20 @@ from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
+from django.db.models import Sum
 
 from saas_platform.kernel.errors import NotFound
 
-from .models import Agency, AgencyDomain, AgencyOwnedQuerySet, Location, Membership, User
+from .models import (
+    Agency,
+    AgencyDomain,
+    AgencyOwnedQuerySet,
+    Location,
+    LocationEntitlements,
+    LocationRevenue,
+    Membership,
+    User,
+)
 
 
 def normalize_host(raw_host: str) -> str:
@@ -103,7 +113,44 @@ def agency_admin_emails(agency: Agency) -> list[str]:
 def location_revenue(
     *, location_ids: Sequence[int], date_from: date, date_to: date
 ) -> dict[int, Decimal]:
-    """Revenue per location id over the dates, where reports meet billing (integrations and
-    billing may not import each other). Billing (#8) records none yet, so: an empty mapping,
-    and reports say revenue appears once billing is connected."""
-    return {}
+    """Paid invoices per location id over the dates (inclusive), where reports meet billing
+    (integrations and billing may not import each other; billing records into LocationRevenue).
+    Locations without payments are absent, so an empty mapping means billing is not in use."""
+    rows = (
+        LocationRevenue.objects.filter(
+            location_id__in=list(location_ids), paid_on__gte=date_from, paid_on__lte=date_to
+        )
+        .values("location_id")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    return {row["location_id"]: row["total"] for row in rows}
+
+
+def location_admin_emails(location: Location) -> list[str]:
+    """The addresses of the location's active client admins (who are told about its billing)."""
+    return sorted(
+        Membership.objects.filter(agency_id=location.agency_id, location=location)
+        .filter(role=Membership.Role.CLIENT_ADMIN, user__is_active=True)
+        .values_list("user__email", flat=True)
+    )
+
+
+def location_entitlements(location: Location) -> dict[str, object]:
+    """What the location may use right now ({} when none are granted or they are paused)."""
+    record = LocationEntitlements.objects.for_location(location).first()
+    return record.effective if record is not None else {}
+
+
+def may_manage_location_billing(*, user: User, location: Location) -> bool:
+    """The location's client admins, and its agency's owners and admins."""
+    if user.agency_id != location.agency_id:
+        return False
+    role = membership_role_in_agency(user=user, agency=location.agency)
+    if role in Membership.AGENCY_ADMIN_ROLES:
+        return True
+    return (
+        Membership.objects.filter(agency_id=location.agency_id, location=location, user=user)
+        .filter(role=Membership.Role.CLIENT_ADMIN)
+        .exists()
+    )

@@ -20,6 +20,7 @@ from django.test import Client
 from django.urls import URLResolver, get_resolver
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
+from billing.models import Plan, StripeAccount, StripeEvent, Subscription
 from integrations.ghl.models import GhlInstallation, GhlOAuthState
 from integrations.inbox.models import InboundEvent
 from tenants import services
@@ -171,6 +172,18 @@ FOREIGN_OBJECTS: dict[str, Callable[[World], models.Model]] = {
     "integrations.routingdecision": lambda w: factories.RoutingDecisionFactory(
         location=w.b.locations[0]
     ),
+    "billing.stripeaccount": lambda w: StripeAccount.objects.create(
+        agency=w.b.agency, stripe_account_id="acct_isolationB01"
+    ),
+    "billing.plan": lambda w: Plan.objects.create(
+        agency=w.b.agency, name="B secret plan", amount=100, currency="usd"
+    ),
+    "billing.subscription": lambda w: Subscription.objects.create(
+        location=w.b.locations[0],
+        stripe_account_id="acct_isolationB01",
+        stripe_subscription_id="sub_isolationB01",
+        status="active",
+    ),
 }
 
 MODEL_ROUTE = re.compile(
@@ -220,6 +233,7 @@ def _agency_admin_case(pattern: str) -> Check | None:
         "admin/jsi18n/": lambda v: _requires_admin_login(v, "/admin/jsi18n/"),
         "admin/(?P<url>.*)$": _admin_catch_all,
         "admin/integrations/routingrule/simulate/": _simulate_routing,
+        "admin/billing/stripeaccount/onboard/": _stripe_onboard,
         REPORTS: _reports_dashboard,
         REPORTS + "export/<slug:table>/": _reports_export,
     }
@@ -231,6 +245,17 @@ def _agency_admin_case(pattern: str) -> Check | None:
     if match:
         return _agency_model_case(f"{match['app']}.{match['model']}", match["rest"])
     return None
+
+
+def _stripe_onboard(v: Visitors) -> None:
+    """Onboarding starts for the agency of the domain only, for its owners and admins."""
+    url = "/admin/billing/stripeaccount/onboard/"
+    assert v.on_a(v.world.a.owner).get(url).status_code == 405
+    # B's owner on A's domain is not signed in there: to the login page, nothing created.
+    _redirects_to_login(v.b_session_on_a().post(url), "/admin/login/")
+    assert v.on_a(v.world.a.staff).post(url).status_code == 403
+    _requires_admin_login(v, url)
+    assert not StripeAccount.objects.unscoped().exists()
 
 
 def _simulate_routing(v: Visitors) -> None:
@@ -379,6 +404,22 @@ def _portal_location_detail(v: Visitors) -> None:
     _redirects_to_login(v.on_a().get(f"/app/locations/{own.pk}/"), "/accounts/login/")
 
 
+def _payment_portal(v: Visitors) -> None:
+    """Only the location's client admin and the agency's admins; another location's or
+    agency's is a 404 (Stripe is unreachable here, so nothing is opened either way)."""
+    own, sibling = v.world.a.locations
+    client = v.on_a(v.world.a.client_admin)
+    assert client.get(f"/billing/portal/{sibling.pk}/").status_code == 404
+    assert client.get(f"/billing/portal/{v.world.b.locations[0].pk}/").status_code == 404
+    assert client.get(f"/billing/portal/{own.pk}/").status_code == 404  # no subscription yet
+    member = v.on_a(v.world.a.client_member)
+    assert member.get(f"/billing/portal/{sibling.pk}/").status_code == 404  # not an admin
+    owner = v.on_a(v.world.a.owner)
+    assert owner.get(f"/billing/portal/{v.world.b.locations[0].pk}/").status_code == 404
+    _redirects_to_login(v.on_a().get(f"/billing/portal/{own.pk}/"), "/accounts/login/")
+    _redirects_to_login(v.b_session_on_a().get(f"/billing/portal/{own.pk}/"), "/accounts/login/")
+
+
 def _connect_ghl(v: Visitors) -> None:
     """Connecting GHL binds the flow to the visitor's own agency; nobody else may start one."""
     response = v.on_a(v.world.a.owner).get("/integrations/ghl/connect/")
@@ -396,6 +437,7 @@ PORTAL_CASES: dict[str, Check] = {
     "accounts/logout/": _portal_logout,
     "app/": _portal_home,
     "app/locations/<int:location_id>/": _portal_location_detail,
+    "billing/portal/<int:location_id>/": _payment_portal,
 }
 
 
@@ -449,6 +491,21 @@ STAFF_OBJECTS: dict[str, Callable[[World], models.Model]] = {
         every=5, period="minutes"
     ),
     "django_celery_beat.crontabschedule": lambda w: CrontabSchedule.objects.create(minute="7"),
+    "billing.stripeaccount": lambda w: StripeAccount.objects.create(
+        agency=w.b.agency, stripe_account_id="acct_isolationB01"
+    ),
+    "billing.plan": lambda w: Plan.objects.create(
+        agency=w.b.agency, name="B secret plan", amount=100, currency="usd"
+    ),
+    "billing.subscription": lambda w: Subscription.objects.create(
+        location=w.b.locations[0],
+        stripe_account_id="acct_isolationB01",
+        stripe_subscription_id="sub_isolationB01",
+        status="active",
+    ),
+    "billing.stripeevent": lambda w: StripeEvent.objects.create(
+        source="connect", event_id="evt_isolation", event_type="invoice.paid", body=b"{}"
+    ),
 }
 
 
@@ -500,6 +557,8 @@ def _staff_case(pattern: str) -> Check | None:
         "healthz": lambda v: _assert_status(v.on_platform().get("/healthz"), 200),
         "integrations/ghl/oauth/callback": _ghl_callback,
         "integrations/ghl/webhooks": _ghl_webhook,
+        "billing/stripe/webhooks": _stripe_webhook("/billing/stripe/webhooks"),
+        "billing/stripe/connect-webhooks": _stripe_webhook("/billing/stripe/connect-webhooks"),
         "": _platform_home,
     }
     if pattern in fixed:
@@ -541,6 +600,24 @@ def _ghl_webhook(v: Visitors) -> None:
     assert client.post(url, body, content_type="application/json").status_code == 401
     assert client.get(url).status_code == 405
     assert not InboundEvent.objects.exists()
+
+
+def _stripe_webhook(url: str) -> Check:
+    """Only a delivery signed with our endpoint's secret is taken; nothing else is stored."""
+
+    def check(v: Visitors) -> None:
+        client = v.on_platform(v.world.a.owner)
+        body = b'{"id":"evt_1","type":"account.updated","account":"acct_1","data":{"object":{}}}'
+        assert client.post(url, body, content_type="application/json").status_code == 400
+        forged = "t=9999999999,v1=" + "0" * 64
+        response = client.post(
+            url, body, content_type="application/json", HTTP_STRIPE_SIGNATURE=forged
+        )
+        assert response.status_code == 400
+        assert client.get(url).status_code == 405
+        assert not StripeEvent.objects.exists()
+
+    return check
 
 
 def _platform_logout(v: Visitors) -> None:

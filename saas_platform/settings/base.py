@@ -262,6 +262,24 @@ GHL_RATE_INTERACTIVE_RESERVE = env.int("GHL_RATE_INTERACTIVE_RESERVE", default=1
 GHL_DAILY_BULK_RESERVE = env.float("GHL_DAILY_BULK_RESERVE", default=0.1)
 GHL_RATE_KEY_PREFIX = env.str("GHL_RATE_KEY_PREFIX", default="ghl:rl")
 
+# --- billing (Stripe) ----------------------------------------------------------------------------
+# The platform's Stripe account; agencies' accounts are Connect accounts reached through it.
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+# Where the SDK sends requests: Stripe itself, or the local stand-in (sandbox/stripe).
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
+STRIPE_HTTP_TIMEOUT_SECONDS = env.float("STRIPE_HTTP_TIMEOUT_SECONDS", default=20.0)
+# Signing secrets of the two webhook endpoints (two allowed while one is rolled).
+STRIPE_WEBHOOK_SECRETS: list[str] = env.list("STRIPE_WEBHOOK_SECRETS", default=[])
+STRIPE_CONNECT_WEBHOOK_SECRETS: list[str] = env.list("STRIPE_CONNECT_WEBHOOK_SECRETS", default=[])
+# How old a signed delivery may be (Stripe's libraries default to 300 s).
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", default=300)
+STRIPE_WEBHOOK_MAX_BYTES = env.int("STRIPE_WEBHOOK_MAX_BYTES", default=512 * 1024)
+# The platform's cut of every client subscription on an agency's connected account, in percent.
+BILLING_PLATFORM_FEE_PERCENT = env.float("BILLING_PLATFORM_FEE_PERCENT", default=10.0)
+# Days a past-due subscription keeps its features (with reminders) before they are paused.
+BILLING_GRACE_DAYS = env.int("BILLING_GRACE_DAYS", default=7)
+BILLING_EVENT_RETENTION_DAYS = env.int("BILLING_EVENT_RETENTION_DAYS", default=30)
+
 # --- connectors (Sheets, Airtable, SQL, HTTPS) ---------------------------------------------------
 # Private targets the SSRF guard (integrations/connectors/ssrf.py) lets connectors reach, such as a
 # client's database on a peered network: "cidr:port" or "cidr:*". Cloud metadata stays closed.

@@ -27,3 +27,9 @@ GHL_API_BASE = "http://127.0.0.1:9"  # nothing listens: a test that forgets the 
 GHL_MARKETPLACE_BASE = GHL_API_BASE
 # Tests never share rate-limit state with a development server on the same Redis.
 GHL_RATE_KEY_PREFIX = "test:ghl:rl"
+
+# Stripe: tests answer at the wire with respx on this base (the stand-in can take its place).
+STRIPE_SECRET_KEY = "sk_test_sandbox_only"  # noqa: S105 — not a real key
+STRIPE_API_BASE = "https://stripe.test"
+STRIPE_WEBHOOK_SECRETS = ["whsec_test_platform"]
+STRIPE_CONNECT_WEBHOOK_SECRETS = ["whsec_test_connect"]

@@ -20,7 +20,7 @@ def confirm_existing_addresses(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tenants", "0001_initial"),
+        ("tenants", "0002_entitlements"),
         ("account", "0009_emailaddress_unique_primary_email"),
     ]
 

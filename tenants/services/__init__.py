@@ -19,6 +19,7 @@ from .agencies import (
     platform_subdomain,
 )
 from .common import audit_record
+from .entitlements import ENTITLEMENT_KEYS, entitlements_validate, location_entitlements_set
 from .locations import (
     LOCATION_EDITABLE,
     location_create,
@@ -35,10 +36,12 @@ from .onboarding import (
     location_request_decline,
 )
 from .people import USER_EDITABLE, membership_grant, membership_revoke, user_create, user_update
+from .revenue import location_revenue_record
 
 __all__ = [
     "AGENCY_EDITABLE",
     "BRANDING_EDITABLE",
+    "ENTITLEMENT_KEYS",
     "LOCATION_EDITABLE",
     "USER_EDITABLE",
     "agency_create",
@@ -53,15 +56,18 @@ __all__ = [
     "agency_update",
     "audit_record",
     "branding_update",
+    "entitlements_validate",
     "invitation_accept",
     "invitation_create",
     "invitation_from_token",
     "invitation_url",
     "location_create",
     "location_ensure_for_ghl",
+    "location_entitlements_set",
     "location_request_approve",
     "location_request_create",
     "location_request_decline",
+    "location_revenue_record",
     "location_update",
     "membership_grant",
     "membership_revoke",

@@ -1,0 +1,141 @@
+"""What a subscription's status means for its location, and the dunning that follows a failed
+payment: past due → a grace period with branded reminders → features paused (nothing deleted)
+→ restored as soon as Stripe says the subscription is paid up.
+
+`subscription_status_apply` is a pure function of the stored subscription (plus when grace
+started), so applying the same Stripe state twice, or states in any order, ends the same."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from saas_platform.kernel.logging import get_logger
+from tenants import selectors as tenant_selectors
+from tenants.models import Branding, LocationEntitlements
+from tenants.services import location_entitlements_set
+
+from ..models import Subscription
+
+log = get_logger(__name__)
+
+S = Subscription.Status
+GOOD = frozenset({S.ACTIVE, S.TRIALING})
+OVERDUE = frozenset({S.PAST_DUE, S.UNPAID})
+# Reminders during the grace period: at its start, then this often.
+REMINDER_EVERY = timedelta(days=2)
+# Our page that opens Stripe's customer portal (its sessions expire too soon to be mailed).
+PAYMENT_PAGE = "/billing/portal/{location_id}/"
+
+
+def subscription_status_apply(*, subscription: Subscription, now: datetime | None = None) -> str:
+    """Set the location's entitlements from the subscription (caller saves the subscription);
+    returns the entitlement state."""
+    now = now or timezone.now()
+    State = LocationEntitlements.State
+    granted = subscription.plan.entitlements if subscription.plan is not None else {}
+    if subscription.status in GOOD:
+        subscription.grace_until = None
+        subscription.last_reminder_at = None
+        state = State.ACTIVE
+    elif subscription.status in OVERDUE:
+        if subscription.grace_until is None:
+            subscription.grace_until = now + timedelta(days=settings.BILLING_GRACE_DAYS)
+            transaction.on_commit(partial(_remind_later, subscription.pk))
+        state = State.GRACE if subscription.grace_until > now else State.PAUSED
+    else:  # canceled, incomplete, paused by Stripe: features stop, data stays
+        subscription.grace_until = None
+        state = State.PAUSED
+    location_entitlements_set(
+        location=subscription.location,
+        granted=granted,
+        state=state,
+        grace_until=subscription.grace_until,
+    )
+    return str(state)
+
+
+def _remind_later(subscription_pk: int | None) -> None:
+    if subscription_pk is None:
+        return
+    from ..tasks import subscription_reminder_send
+
+    subscription_reminder_send.delay(subscription_pk)
+
+
+def subscription_reminder_send(*, subscription_pk: int, now: datetime | None = None) -> int:
+    """E-mail the client's admins (under the agency's brand, with a link on the agency's own
+    domain) that a payment failed and when features pause; returns how many were told."""
+    now = now or timezone.now()
+    subscription: Subscription | None = (
+        Subscription.objects.unscoped()
+        .select_related("location__agency")
+        .filter(pk=subscription_pk, status__in=OVERDUE, grace_until__gt=now)
+        .first()
+    )
+    if subscription is None:
+        return 0
+    location = subscription.location
+    agency = location.agency
+    recipients = tenant_selectors.location_admin_emails(location) or (
+        tenant_selectors.agency_admin_emails(agency)
+    )
+    if not recipients:
+        return 0
+    branding = Branding.objects.for_agency(agency).get()
+    assert subscription.grace_until is not None  # noqa: S101 — filtered above
+    context = {
+        "brand": branding,
+        "location": location,
+        "grace_until": subscription.grace_until,
+        "days_left": max(1, (subscription.grace_until - now).days),
+        "url": tenant_selectors.agency_portal_url(
+            agency, PAYMENT_PAGE.format(location_id=location.pk)
+        ),
+    }
+    sender = branding.sender_name or branding.display_name
+    EmailMultiAlternatives(
+        subject=f"{branding.display_name}: your payment did not go through",
+        body=render_to_string("emails/billing_payment_reminder.txt", context),
+        from_email=f"{sender} <{settings.DEFAULT_FROM_EMAIL}>",
+        to=recipients,
+        reply_to=[branding.support_email] if branding.support_email else None,
+    ).send()
+    Subscription.objects.unscoped().filter(pk=subscription.pk).update(last_reminder_at=now)
+    log.info("billing.dunning.reminded", subscription_id=subscription.pk, location_id=location.pk)
+    return len(recipients)
+
+
+def subscriptions_dunning_run(*, now: datetime | None = None) -> dict[str, int]:
+    """The periodic pass: remind overdue clients still in grace, pause those whose grace ran
+    out. Idempotent; returns what it did."""
+    now = now or timezone.now()
+    overdue = Subscription.objects.unscoped().filter(status__in=OVERDUE)
+    expired = list(
+        overdue.filter(grace_until__lte=now)
+        .exclude(location__entitlements__state=LocationEntitlements.State.PAUSED)
+        .values_list("pk", flat=True)
+    )
+    for pk in expired:
+        with transaction.atomic():
+            subscription = (
+                Subscription.objects.unscoped()
+                .select_for_update(of=("self",))
+                .select_related("location__agency", "plan")
+                .get(pk=pk)
+            )
+            subscription_status_apply(subscription=subscription, now=now)
+            subscription.save(update_fields=["grace_until", "last_reminder_at", "updated_at"])
+    due = overdue.filter(grace_until__gt=now).exclude(last_reminder_at__gt=now - REMINDER_EVERY)
+    reminded = sum(
+        1
+        for pk in due.values_list("pk", flat=True)
+        if subscription_reminder_send(subscription_pk=pk, now=now)
+    )
+    return {"paused": len(expired), "reminded": reminded}

@@ -7,6 +7,7 @@ from typing import Any
 import factory
 from django.utils import timezone
 
+from billing.models import Plan, StripeAccount, StripeEvent, Subscription
 from integrations.bulk.models import BulkJob, BulkJobItem, ContactImport
 from integrations.connectors.models import (
     ExternalConnection,
@@ -56,7 +57,9 @@ from tenants.models import (
     Branding,
     Invitation,
     Location,
+    LocationEntitlements,
     LocationRequest,
+    LocationRevenue,
     Membership,
     User,
 )
@@ -589,3 +592,68 @@ class ReportStateFactory(_RollupFactory):
         model = ReportState
 
     built_at = factory.LazyFunction(timezone.now)
+
+
+# --- billing -------------------------------------------------------------------------------------
+
+
+class StripeAccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = StripeAccount
+
+    agency = factory.SubFactory(AgencyFactory)
+    stripe_account_id = factory.Sequence(lambda n: f"acct_test{n:012d}")
+    charges_enabled = True
+    payouts_enabled = True
+    details_submitted = True
+
+
+class PlanFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Plan
+
+    agency = factory.SubFactory(AgencyFactory)
+    name = factory.Sequence(lambda n: f"Plan {n}")
+    amount = 4900
+    currency = "usd"
+    entitlements = factory.LazyFunction(lambda: {"routing": True})
+
+
+class SubscriptionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Subscription
+
+    location = factory.SubFactory(LocationFactory)
+    plan = factory.SubFactory(PlanFactory, agency=factory.SelfAttribute("..location.agency"))
+    stripe_account_id = factory.Sequence(lambda n: f"acct_test{n:012d}")
+    stripe_subscription_id = factory.Sequence(lambda n: f"sub_test{n:012d}")
+    status = Subscription.Status.ACTIVE
+
+
+class StripeEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = StripeEvent
+
+    source = StripeEvent.Source.CONNECT
+    event_id = factory.Sequence(lambda n: f"evt_test{n:012d}")
+    event_type = "customer.subscription.updated"
+    body = b"{}"
+
+
+class LocationEntitlementsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = LocationEntitlements
+
+    location = factory.SubFactory(LocationFactory)
+    granted = factory.LazyFunction(lambda: {"routing": True})
+
+
+class LocationRevenueFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = LocationRevenue
+
+    location = factory.SubFactory(LocationFactory)
+    reference = factory.Sequence(lambda n: f"in_test{n:012d}")
+    paid_on = factory.LazyFunction(timezone.localdate)
+    amount = 49
+    currency = "usd"

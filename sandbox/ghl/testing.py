@@ -13,33 +13,22 @@ answers with scripted statuses.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import httpx
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from sandbox.process import StandInProcess, free_port
+
 DEMO_CLIENT_ID = "66d0a1b2c3d4e5f601234567-m0ck5t4n"
 DEMO_CLIENT_SECRET = "sandbox-only-client-secret"  # noqa: S105 (a published sandbox value)
 VERSIONS = {"calendars": "2021-04-15", "conversations": "2021-04-15"}
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 def version_for(path: str) -> str:
@@ -190,8 +179,10 @@ class StandInControl:
         self.http.close()
 
 
-class StandIn(StandInControl):
+class StandIn(StandInControl, StandInProcess):
     """The stand-in as a subprocess; use as a context manager or call start()/stop()."""
+
+    name = "GHL stand-in"
 
     def __init__(
         self,
@@ -210,10 +201,8 @@ class StandIn(StandInControl):
     ) -> None:
         self.host, self.port = host, port or free_port(host)
         super().__init__(f"http://{host}:{self.port}")
-        self._workdir = tempfile.TemporaryDirectory(prefix="ghl-standin-")
-        workdir = Path(self._workdir.name)
+        workdir = self._process_init(prefix="ghl-standin-", startup_timeout=startup_timeout)
         self.keys_dir = keys_dir or workdir / "keys"
-        self.log_path = workdir / "standin.log"
         args = [
             python or sys.executable,
             "-m",
@@ -238,56 +227,6 @@ class StandIn(StandInControl):
         if webhook_url:
             args += ["--webhook-url", webhook_url]
         self.args = args + (extra_args or [])
-        self.startup_timeout = startup_timeout
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> StandIn:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-        log = self.log_path.open("wb")
-        self.process = subprocess.Popen(  # noqa: S603 (our own argv)
-            self.args, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-        log.close()
-        deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"GHL stand-in exited early:\n{self.log_tail()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if self.http.get("/_sandbox/health", timeout=1).status_code == 200:
-                    return self
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"GHL stand-in did not become healthy:\n{self.log_tail()}")
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text("utf-8", "replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
-        self.process = None
-        self.close()
-        self._workdir.cleanup()
-
-    def __enter__(self) -> StandIn:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 class _ReceiverHandler(BaseHTTPRequestHandler):

@@ -13,28 +13,13 @@ official SDK at it with ``client()`` (a ``stripe.StripeClient``) or by setting
 
 from __future__ import annotations
 
-import contextlib
-import os
-import socket
-import subprocess
 import sys
-import tempfile
-import time
-from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import httpx
 
+from sandbox.process import StandInProcess, free_port
 from sandbox.stripe.state import DEFAULT_API_KEY, DEFAULT_WEBHOOK_SECRET
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 class StripeControl:
@@ -120,8 +105,10 @@ class StripeControl:
         self.http.close()
 
 
-class StripeStandIn(StripeControl):
+class StripeStandIn(StripeControl, StandInProcess):
     """The stand-in as a subprocess; a context manager, or call start()/stop()."""
+
+    name = "Stripe stand-in"
 
     def __init__(
         self,
@@ -135,8 +122,7 @@ class StripeStandIn(StripeControl):
     ) -> None:
         self.host, self.port = host, port or free_port(host)
         super().__init__(f"http://{host}:{self.port}")
-        self._workdir = tempfile.TemporaryDirectory(prefix="stripe-standin-")
-        self.log_path = Path(self._workdir.name) / "standin.log"
+        self._process_init(prefix="stripe-standin-", startup_timeout=startup_timeout)
         args = [sys.executable, "-m", "sandbox.stripe", "--host", host, "--port", str(self.port)]
         if webhook_url:
             args += ["--webhook-url", webhook_url]
@@ -145,53 +131,3 @@ class StripeStandIn(StripeControl):
         if platform_name:
             args += ["--platform-name", platform_name]
         self.args = args
-        self.startup_timeout = startup_timeout
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> StripeStandIn:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-        log = self.log_path.open("wb")
-        self.process = subprocess.Popen(  # noqa: S603 (our own argv)
-            self.args, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-        log.close()
-        deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"Stripe stand-in exited early:\n{self.log_tail()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if self.http.get("/_sandbox/health", timeout=1).status_code == 200:
-                    return self
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"Stripe stand-in did not become healthy:\n{self.log_tail()}")
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text("utf-8", "replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
-        self.process = None
-        self.close()
-        self._workdir.cleanup()
-
-    def __enter__(self) -> StripeStandIn:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

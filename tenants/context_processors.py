@@ -3,16 +3,14 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
-from .theme import Theme
+from .theme import DEFAULTS, Theme
 
 
 def branding(request: HttpRequest) -> dict[str, Any]:
     """`brand` and `theme` for templates: the agency's on its domains, neutral on the platform's."""
     agency = getattr(request, "agency", None)
     if agency is None:
-        theme = Theme.from_colours(
-            primary="#334155", accent="#0ea5e9", background="#ffffff", font="system"
-        )
+        theme = Theme.from_colours(**DEFAULTS, font="system")
         return {"brand": None, "brand_name": settings.PLATFORM_NAME, "theme": theme}
     brand = agency.branding
     theme = Theme.from_colours(

@@ -3,7 +3,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
-from .theme import DEFAULTS, Theme
+from .theme import DEFAULTS, Theme, theme_of
 
 
 def branding(request: HttpRequest) -> dict[str, Any]:
@@ -13,10 +13,4 @@ def branding(request: HttpRequest) -> dict[str, Any]:
         theme = Theme.from_colours(**DEFAULTS, font="system")
         return {"brand": None, "brand_name": settings.PLATFORM_NAME, "theme": theme}
     brand = agency.branding
-    theme = Theme.from_colours(
-        primary=brand.primary_color,
-        accent=brand.accent_color,
-        background=brand.background_color,
-        font=brand.font,
-    )
-    return {"brand": brand, "brand_name": brand.display_name, "theme": theme}
+    return {"brand": brand, "brand_name": brand.display_name, "theme": theme_of(brand)}

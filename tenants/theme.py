@@ -4,6 +4,10 @@ relative luminance and contrast ratio), so text stays AA readable without vettin
 import colorsys
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .models import Branding
 
 BLACK = "#111111"
 WHITE = "#ffffff"
@@ -179,3 +183,12 @@ class Theme:
             accent_text=as_text["Accent colour"],
             adjustments=tuple(adjustments),
         )
+
+
+def theme_of(branding: "Branding") -> Theme:
+    return Theme.from_colours(
+        primary=branding.primary_color,
+        accent=branding.accent_color,
+        background=branding.background_color,
+        font=branding.font,
+    )

@@ -18,6 +18,8 @@ from saas_platform.kernel.errors import ApplicationError
 from .. import dns, services
 from ..models import Agency, AgencyDomain, Branding, Location, Membership, User
 from ..request import actor
+from ..theme import Theme, theme_of
+from .branding import BrandingForm, adjustments_message, branding_preview
 from .scoping import AgencyScopedAdmin, ReadOnlyAdminMixin, agency_of, can_change, can_view
 
 
@@ -184,7 +186,13 @@ class AgencyDomainAdmin(ServiceSaveMixin, AgencyScopedAdmin):
 class AgencyBrandingAdmin(ServiceSaveMixin, AgencyScopedAdmin):
     """One branding per agency: the list goes straight to its form."""
 
-    fields = services.BRANDING_EDITABLE
+    form = BrandingForm
+    fields = (*services.BRANDING_EDITABLE, "theme_preview")
+    readonly_fields = ("theme_preview",)
+
+    @admin.display(description="Preview")
+    def theme_preview(self, obj: Branding) -> str:
+        return branding_preview(obj)
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         branding = self.get_queryset(request).get()
@@ -200,9 +208,14 @@ class AgencyBrandingAdmin(ServiceSaveMixin, AgencyScopedAdmin):
 
     def save_model(self, request: HttpRequest, obj: Branding, form: Any, change: bool) -> None:
         original = Branding.objects.for_agency(obj.agency).get()
-        services.branding_update(
+        saved = services.branding_update(
             branding=original, acting_user=actor(request), data=self.changed(form)
         )
+        self.warn_adjusted(request, theme_of(saved))
+
+    def warn_adjusted(self, request: HttpRequest, theme: Theme) -> None:
+        if theme.adjustments:
+            self.message_user(request, adjustments_message(theme), level=messages.WARNING)
 
 
 # --- people --------------------------------------------------------------------------------------

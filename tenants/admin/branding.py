@@ -8,7 +8,7 @@ from django.utils.safestring import mark_safe
 
 from .. import services
 from ..models import Branding
-from ..theme import Theme, parse_hex, theme_of
+from ..theme import FONT_STACKS, Theme, parse_hex, theme_of
 
 
 class BrandingForm(forms.ModelForm[Branding]):
@@ -37,7 +37,7 @@ class BrandingForm(forms.ModelForm[Branding]):
 def branding_preview(branding: Branding) -> str:
     html = render_to_string(
         "admin/tenants/branding/preview.html",
-        {"theme": theme_of(branding), "brand_name": branding.display_name},
+        {"theme": theme_of(branding), "brand_name": branding.display_name, "fonts": FONT_STACKS},
     )
     # The admin turns newlines of a read-only value into <br>; the template is autoescaped.
     return mark_safe(" ".join(html.splitlines()))  # noqa: S308

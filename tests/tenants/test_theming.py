@@ -63,7 +63,8 @@ def test_editor_shows_a_preview_in_the_derived_colours(
     )
     text = page.content.decode()
     assert "data-theme-preview" in text
-    assert "background:#123456;color:#ffffff" in text
+    assert "--pv-primary:#123456;--pv-on-primary:#ffffff;" in text
+    assert 'id="theme-fonts"' in text  # the live preview's font stacks
     # The default amber accent is too pale for text on white: the preview says so.
     assert "Accent colour #f59e0b (2.15:1) is shown as #" in text
 

@@ -13,6 +13,7 @@ from saas_platform.kernel.errors import NotFound
 
 from . import stripe_api
 from .models import StripeEvent, Subscription
+from .services.checkout import checkout_session_subscription
 from .services.connect import connect_account_refresh
 from .services.inbox import RetryLater, register
 from .services.subscriptions import invoice_revenue_record, subscription_refresh
@@ -100,6 +101,25 @@ def invoice_changed(event: StripeEvent, payload: dict[str, Any]) -> str:
         recorded = invoice_revenue_record(invoice=invoice, location=subscription.location)
         outcome += "; revenue recorded" if recorded else "; revenue already recorded"
     return outcome
+
+
+@register("checkout.session.completed")
+def checkout_completed(event: StripeEvent, payload: dict[str, Any]) -> str:
+    """The client paid (or started a trial): the session names the subscription it created,
+    which is then re-read like any other."""
+    if event.source != StripeEvent.Source.CONNECT:
+        return "not a client checkout"
+    try:
+        subscription_id = checkout_session_subscription(
+            account=event.account, session_id=str(payload["data"]["object"]["id"])
+        )
+    except stripe_api.StripeCallError as exc:
+        if exc.retryable:
+            raise RetryLater(exc.message) from exc
+        raise
+    if not subscription_id:
+        return "checkout without a subscription"
+    return _sync_subscription(event, subscription_id)
 
 
 @register("account.updated")

@@ -1,5 +1,5 @@
-"""HTTP interfaces of billing: the two Stripe webhook endpoints (platform host) and the client's
-way to Stripe's customer portal (agency domains)."""
+"""HTTP interfaces of billing: the two Stripe webhook endpoints (platform host), and the client's
+ways to Stripe's hosted Checkout and customer portal (agency domains)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from saas_platform.kernel.errors import ApplicationError, NotFound
 from saas_platform.kernel.logging import get_logger
 from saas_platform.kernel.machine import machine_endpoint
 from tenants import selectors as tenant_selectors
-from tenants.models import User
+from tenants.models import Location, User
 
-from .models import StripeEvent
+from .models import Plan, StripeEvent
+from .services.checkout import checkout_start
 from .services.subscriptions import subscription_portal_url
 from .stripe_api import StripeCallError
 from .webhooks import SIGNATURE_HEADER, receive
@@ -63,11 +64,8 @@ def connect_webhook(request: HttpRequest) -> HttpResponse:
 # --- on agency domains ----------------------------------------------------------------------------
 
 
-@login_required
-@require_GET
-def payment_portal(request: HttpRequest, location_id: int) -> HttpResponse:
-    """The link in payment reminders: straight to Stripe's customer portal for the client's
-    subscription, for the client's admins and the agency's owners and admins only."""
+def _billable_location(request: HttpRequest, location_id: int) -> tuple[User, Location]:
+    """The location, when the visitor may manage its billing on this agency's domain; else 404."""
     agency = getattr(request, "agency", None)
     user = request.user
     if agency is None or not isinstance(user, User):
@@ -80,7 +78,36 @@ def payment_portal(request: HttpRequest, location_id: int) -> HttpResponse:
         raise Http404 from exc
     if not tenant_selectors.may_manage_location_billing(user=user, location=location):
         raise Http404
-    back = tenant_selectors.agency_portal_url(agency, f"/app/locations/{location.pk}/")
+    return user, location
+
+
+@login_required
+@require_POST
+def checkout(request: HttpRequest, location_id: int, plan_id: int) -> HttpResponse:
+    """Start paying for one of the agency's plans: 303 to Stripe's hosted Checkout."""
+    user, location = _billable_location(request, location_id)
+    plan: Plan | None = Plan.objects.for_agency(location.agency).filter(pk=plan_id).first()
+    if plan is None:
+        raise Http404
+    try:
+        url = checkout_start(location=location, plan=plan, acting_user=user)
+    except StripeCallError as exc:
+        log.warning("billing.checkout.unavailable", location_id=location.pk, error=exc.message)
+        return HttpResponse("Payment cannot be started right now.", status=503)
+    except ApplicationError as exc:
+        return HttpResponse(exc.message, status=400, content_type="text/plain")
+    response = HttpResponse(status=303)  # the POST becomes a GET of Stripe's page
+    response["Location"] = url
+    return response
+
+
+@login_required
+@require_GET
+def payment_portal(request: HttpRequest, location_id: int) -> HttpResponse:
+    """The link in payment reminders: straight to Stripe's customer portal for the client's
+    subscription, for the client's admins and the agency's owners and admins only."""
+    _, location = _billable_location(request, location_id)
+    back = tenant_selectors.agency_portal_url(location.agency, f"/app/locations/{location.pk}/")
     try:
         url = subscription_portal_url(location=location, return_url=back)
     except NotFound as exc:

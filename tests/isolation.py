@@ -420,6 +420,31 @@ def _payment_portal(v: Visitors) -> None:
     _redirects_to_login(v.b_session_on_a().get(f"/billing/portal/{own.pk}/"), "/accounts/login/")
 
 
+def _checkout(v: Visitors) -> None:
+    """Only the location's client admin and the agency's admins, only the agency's own plans;
+    anything else is a 404 and nothing reaches Stripe (it is unreachable here)."""
+    own, sibling = v.world.a.locations
+    mine = Plan.objects.create(agency=v.world.a.agency, name="A plan", amount=100, currency="usd")
+    theirs = Plan.objects.create(
+        agency=v.world.b.agency, name="B secret plan", amount=100, currency="usd"
+    )
+    b_location = v.world.b.locations[0]
+    client = v.on_a(v.world.a.client_admin)
+    assert client.post(f"/billing/checkout/{sibling.pk}/{mine.pk}/").status_code == 404
+    assert client.post(f"/billing/checkout/{b_location.pk}/{theirs.pk}/").status_code == 404
+    assert client.post(f"/billing/checkout/{own.pk}/{theirs.pk}/").status_code == 404
+    assert client.get(f"/billing/checkout/{own.pk}/{mine.pk}/").status_code == 405
+    refused = client.post(f"/billing/checkout/{own.pk}/{mine.pk}/")  # not in Stripe yet
+    assert refused.status_code == 400 and b"not ready" in refused.content
+    member = v.on_a(v.world.a.client_member)
+    assert member.post(f"/billing/checkout/{sibling.pk}/{mine.pk}/").status_code == 404
+    owner = v.on_a(v.world.a.owner)
+    assert owner.post(f"/billing/checkout/{b_location.pk}/{theirs.pk}/").status_code == 404
+    path = f"/billing/checkout/{own.pk}/{mine.pk}/"
+    _redirects_to_login(v.on_a().post(path), "/accounts/login/")
+    _redirects_to_login(v.b_session_on_a().post(path), "/accounts/login/")
+
+
 def _connect_ghl(v: Visitors) -> None:
     """Connecting GHL binds the flow to the visitor's own agency; nobody else may start one."""
     response = v.on_a(v.world.a.owner).get("/integrations/ghl/connect/")
@@ -438,6 +463,7 @@ PORTAL_CASES: dict[str, Check] = {
     "app/": _portal_home,
     "app/locations/<int:location_id>/": _portal_location_detail,
     "billing/portal/<int:location_id>/": _payment_portal,
+    "billing/checkout/<int:location_id>/<int:plan_id>/": _checkout,
 }
 
 

@@ -6,6 +6,7 @@ grace, pause) is decided in `dunning`."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import stripe
@@ -121,6 +122,7 @@ def subscription_apply(*, account: str, remote: Any) -> Subscription | None:
         "stripe_customer_id": _id_of(stripe_api.value(remote, "customer", default="")),
         "status": str(stripe_api.value(remote, "status")),
         "current_period_end": _timestamp(period_end),
+        "application_fee_percent": _fee(stripe_api.value(remote, "application_fee_percent")),
         "synced_at": timezone.now(),
     }
     with transaction.atomic():
@@ -145,6 +147,10 @@ def subscription_apply(*, account: str, remote: Any) -> Subscription | None:
         location_id=location.pk,
     )
     return subscription
+
+
+def _fee(raw: Any) -> Decimal | None:
+    return None if raw is None else Decimal(str(raw))
 
 
 def _id_of(value: Any) -> str:

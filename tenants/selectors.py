@@ -47,8 +47,13 @@ def agency_for_host(host: str) -> Agency | None:
 
 
 def agency_primary_domain(agency: Agency) -> str:
+    """The domain links to the agency's portal are built on: its primary domain while verified,
+    else its platform subdomain (a link must never point at a domain we no longer know is
+    theirs)."""
+    verified = AgencyDomain.objects.for_agency(agency).filter(verified_at__isnull=False)
     record: AgencyDomain | None = (
-        AgencyDomain.objects.for_agency(agency).filter(is_primary=True).first()
+        verified.filter(is_primary=True).first()
+        or verified.filter(kind=AgencyDomain.Kind.PLATFORM).first()
     )
     if record is None:
         raise NotFound(f"{agency} has no primary domain.")

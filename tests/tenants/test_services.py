@@ -4,7 +4,7 @@ for every change."""
 import pytest
 
 from saas_platform.kernel.errors import ApplicationError
-from tenants import services
+from tenants import selectors, services
 from tenants.models import Agency, AgencyDomain, AuditLogEntry, Branding, Location, Membership
 from tests import factories
 from tests.conftest import World
@@ -85,6 +85,16 @@ def test_primary_domain_rules(world: World) -> None:
     platform = AgencyDomain.objects.for_agency(world.a.agency).get(kind="platform")
     with pytest.raises(ApplicationError, match="cannot be removed"):
         services.agency_domain_remove(domain=platform, acting_user=None)
+
+
+def test_links_use_the_primary_domain_only_while_it_is_verified(world: World) -> None:
+    record = services.agency_domain_add(agency=world.a.agency, domain="p.example", acting_user=None)
+    services.agency_domain_verify(domain=record, acting_user=None)
+    services.agency_domain_make_primary(domain=record, acting_user=None)
+    assert selectors.agency_primary_domain(world.a.agency) == "p.example"
+    AgencyDomain.objects.for_agency(world.a.agency).filter(pk=record.pk).update(verified_at=None)
+    platform = AgencyDomain.objects.for_agency(world.a.agency).get(kind="platform")
+    assert selectors.agency_primary_domain(world.a.agency) == platform.domain
 
 
 def test_branding_update_records_old_and_new_values(world: World) -> None:

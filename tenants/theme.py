@@ -52,15 +52,11 @@ def contrast(a: str, b: str) -> float:
     return (la + 0.05) / (lb + 0.05)
 
 
-def readable_on(background: str) -> str:
-    """Black or white, whichever reads better on `background`."""
-    return BLACK if contrast(BLACK, background) >= contrast(WHITE, background) else WHITE
-
-
-def foreground_on(background: str, *, target: float = AA_NORMAL) -> str:
-    """Like `readable_on`, but guaranteed to reach `target`: for mid-luminance colours neither
-    our soft black nor white reaches 4.5:1, while pure black always does (≥ 4.58:1)."""
-    choice = readable_on(background)
+def readable_on(background: str, *, target: float = AA_NORMAL) -> str:
+    """Text colour for `background` reaching `target`: our soft black or white, whichever reads
+    better — or, for mid-luminance colours where neither reaches 4.5:1, pure black, which always
+    does (≥ 4.58:1)."""
+    choice = BLACK if contrast(BLACK, background) >= contrast(WHITE, background) else WHITE
     if contrast(choice, background) >= target:
         return choice
     return PURE_BLACK if contrast(PURE_BLACK, background) >= contrast(WHITE, background) else WHITE
@@ -103,7 +99,7 @@ def reach_contrast(colour: str, against: str, *, target: float = AA_NORMAL) -> s
         if shade is not None
     ]
     if not options:  # cannot happen for target ≤ 4.58 (black or white always reaches it)
-        return foreground_on(against, target=target)
+        return readable_on(against, target=target)
 
     return min(options, key=lambda shade: abs(_lightness(shade) - lightness))
 
@@ -173,11 +169,11 @@ class Theme:
                 )
         return cls(
             primary=primary,
-            on_primary=foreground_on(primary),
+            on_primary=readable_on(primary),
             accent=accent,
-            on_accent=foreground_on(accent),
+            on_accent=readable_on(accent),
             background=background,
-            text=foreground_on(background),
+            text=readable_on(background),
             font_stack=FONT_STACKS.get(font, FONT_STACKS["system"]),
             link=as_text["Primary colour"],
             accent_text=as_text["Accent colour"],

@@ -9,8 +9,8 @@ from django.template.loader import render_to_string
 
 from saas_platform.kernel.logging import get_logger
 from tenants import selectors as tenant_selectors
+from tenants.mail import brand_context
 from tenants.models import Branding
-from tenants.theme import readable_on
 
 from .models import GhlInstallation
 
@@ -34,17 +34,16 @@ def reconnect_link_send(*, installation_id: int) -> int:
     if installation is None or installation.status != GhlInstallation.Status.NEEDS_REAUTH:
         return 0
     agency = installation.agency
-    branding = Branding.objects.for_agency(agency).get()
     recipients = tenant_selectors.agency_admin_emails(agency)
     if not recipients:
         return 0
+    brand = brand_context(agency)
+    branding: Branding = brand["brand"]
     context = {
-        "brand": branding,
+        **brand,
         "installation": installation,
         "target": installation.location.name if installation.location else agency.name,
         "url": reconnect_url(installation),
-        "on_primary": readable_on(branding.primary_color),
-        "on_accent": readable_on(branding.accent_color),
     }
     sender_name = branding.sender_name or branding.display_name
     message = EmailMultiAlternatives(

@@ -24,9 +24,9 @@ from django.utils import timezone
 from saas_platform.kernel.errors import NotFound
 from saas_platform.kernel.logging import get_logger
 from tenants import selectors as tenant_selectors
+from tenants.mail import brand_context
 from tenants.models import Agency, Branding, Location, User
 from tenants.services import audit_record
-from tenants.theme import readable_on
 
 from .models import ReportSchedule
 from .pages import sections_for
@@ -183,7 +183,8 @@ def report_email_send(*, schedule_pk: int, now: datetime | None = None) -> int:
 def _message(
     location: Location, date_from: date, date_to: date, url: str, recipients: list[str]
 ) -> EmailMultiAlternatives:
-    branding = Branding.objects.for_agency(location.agency).get()
+    brand = brand_context(location.agency)
+    branding: Branding = brand["brand"]
     board = dashboard_location(location=location, date_from=date_from, date_to=date_to)
     sections = sections_for(location)
     tables = [
@@ -192,9 +193,7 @@ def _message(
         if table.key in ("leads_by_source", "agent_leaderboard", "pipeline_value_by_stage")
     ]
     context = {
-        "brand": branding,
-        "on_primary": readable_on(branding.primary_color),
-        "on_accent": readable_on(branding.accent_color),
+        **brand,
         "location": location,
         "board": board,
         "kpis": [

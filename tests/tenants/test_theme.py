@@ -5,15 +5,18 @@ import random
 
 import pytest
 
+from tenants.mail import brand_context
+from tenants.models import Branding
 from tenants.theme import (
     AA_NORMAL,
     Theme,
     contrast,
-    foreground_on,
     luminance,
     parse_hex,
     reach_contrast,
+    readable_on,
 )
+from tests.conftest import World
 
 
 @pytest.mark.parametrize(
@@ -68,11 +71,11 @@ def test_a_dark_colour_on_a_dark_background_is_lightened() -> None:
     assert luminance(adjusted) > luminance("#1f3a93")
 
 
-def test_foreground_reaches_aa_even_where_soft_black_and_white_both_miss() -> None:
+def test_text_reaches_aa_even_where_soft_black_and_white_both_miss() -> None:
     # Luminance ≈ 0.19: neither #111111 nor white reaches 4.5:1 on it.
     assert contrast("#111111", "#808080") < AA_NORMAL or contrast("#ffffff", "#808080") < AA_NORMAL
     for grey in ("#777777", "#7a7a7a", "#808080"):
-        assert contrast(foreground_on(grey), grey) >= AA_NORMAL
+        assert contrast(readable_on(grey), grey) >= AA_NORMAL
 
 
 def test_theme_reports_each_adjusted_colour() -> None:
@@ -110,3 +113,13 @@ def test_derived_palette_is_always_aa_for_random_picks() -> None:
         ]
         for fg, bg in pairs:
             assert contrast(fg, bg) >= AA_NORMAL, (primary, accent, background, fg, bg)
+
+
+@pytest.mark.django_db
+def test_branded_emails_keep_text_readable_on_a_mid_tone_brand(world: World) -> None:
+    Branding.objects.for_agency(world.a.agency).update(
+        primary_color="#808080", accent_color="#7a7a7a"
+    )
+    brand = brand_context(world.a.agency)  # what every branded e-mail renders with
+    assert contrast(brand["on_primary"], "#808080") >= AA_NORMAL
+    assert contrast(brand["on_accent"], "#7a7a7a") >= AA_NORMAL

@@ -13,10 +13,11 @@ ENGINES := eval "$$($(BIN)/python tools/engines.py up)" &&
 
 .PHONY: install run test lint typecheck contracts migrations-check pytest bench engines-down lock clean
 
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): requirements.lock pyproject.toml tools/vendor_assets.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
+	@$(BIN)/python tools/vendor_assets.py
 	@touch $@
 
 install: $(STAMP)

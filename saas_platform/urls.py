@@ -19,5 +19,8 @@ urlpatterns = [
     path("accounts/2fa/", include("allauth.mfa.urls")),
     path("accounts/sessions/", include("allauth.usersessions.urls")),
     path("billing/", include("billing.urls")),
+    # The client workspace (tenants.portal): each app mounts its own pages under the location.
+    path("app/l/<int:location_id>/", include("integrations.portal.urls")),
+    path("app/l/<int:location_id>/", include("billing.portal_urls")),
     path("", include("tenants.urls")),
 ]

@@ -15,5 +15,5 @@ urlpatterns = [
         name="invitation-accept",
     ),
     path("app/", views.home, name="home"),
-    path("app/locations/<int:location_id>/", views.location_detail, name="location-detail"),
+    path("app/l/<int:location_id>/", views.location_home, name="location"),
 ]

@@ -1,12 +1,12 @@
 """The branded portal shell on an agency's domain."""
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from saas_platform.kernel.errors import NotFound
-
 from . import selectors
+from .models import Location
+from .portal import location_page, navigation, workspace
 
 
 def landing(request: HttpRequest) -> HttpResponse:
@@ -21,14 +21,10 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/home.html", {"locations": locations})
 
 
-@login_required
-def location_detail(request: HttpRequest, location_id: int) -> HttpResponse:
-    try:
-        location = selectors.location_get_for_user(
-            user=request.user,  # type: ignore[arg-type]
-            agency=request.agency,  # type: ignore[attr-defined]
-            location_id=location_id,
-        )
-    except NotFound as exc:
-        raise Http404 from exc
+@location_page(section="overview")
+def location_home(request: HttpRequest, location: Location) -> HttpResponse:
+    """The workspace's front door: its first page this user may open, else the business facts."""
+    nav = navigation(location=location, role=workspace(request).role)
+    if nav:
+        return redirect(nav[0].url)
     return render(request, "portal/location_detail.html", {"location": location})

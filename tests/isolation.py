@@ -392,16 +392,36 @@ def _portal_home(v: Visitors) -> None:
     _redirects_to_login(v.b_session_on_a().get("/app/"), "/accounts/login/")
 
 
-def _portal_location_detail(v: Visitors) -> None:
-    client = v.on_a(v.world.a.client_admin)
-    own, sibling = v.world.a.locations
-    assert client.get(f"/app/locations/{own.pk}/").status_code == 200
-    assert client.get(f"/app/locations/{sibling.pk}/").status_code == 404
-    assert client.get(f"/app/locations/{v.world.b.locations[0].pk}/").status_code == 404
-    owner = v.on_a(v.world.a.owner)
-    assert owner.get(f"/app/locations/{v.world.b.locations[0].pk}/").status_code == 404
-    assert client.get("/app/locations/999999999/").status_code == 404
-    _redirects_to_login(v.on_a().get(f"/app/locations/{own.pk}/"), "/accounts/login/")
+def workspace_page(suffix: str = "", *, access: str = "member") -> Check:
+    """A location workspace page (``/app/l/<location_id>/<suffix>``, GET): its own users get
+    200, an admin-only page refuses the client's plain member (403), and every other location,
+    agency or visitor is a 404 or the sign-in page."""
+
+    def check(v: Visitors) -> None:
+        own, sibling = v.world.a.locations
+        foreign = v.world.b.locations[0]
+
+        def url(location_id: int) -> str:
+            return f"/app/l/{location_id}/{suffix}"
+
+        admin = v.on_a(v.world.a.client_admin)
+        response = admin.get(url(own.pk), follow=True)
+        assert response.status_code == 200, (url(own.pk), response.status_code)
+        _shows_nothing_of_b(response, v.world)
+        assert admin.get(url(sibling.pk)).status_code == 404
+        assert admin.get(url(foreign.pk)).status_code == 404
+        assert admin.get(url(999999999)).status_code == 404
+        member = v.on_a(v.world.a.client_member)
+        expected = 200 if access == "member" else 403
+        assert member.get(url(sibling.pk), follow=True).status_code == expected
+        assert member.get(url(own.pk)).status_code == 404
+        assert v.on_a(v.world.a.staff).get(url(own.pk), follow=True).status_code == 200
+        owner = v.on_a(v.world.a.owner)
+        assert owner.get(url(foreign.pk)).status_code == 404
+        _redirects_to_login(v.on_a().get(url(own.pk)), "/accounts/login/")
+        _redirects_to_login(v.b_session_on_a().get(url(own.pk)), "/accounts/login/")
+
+    return check
 
 
 def _payment_portal(v: Visitors) -> None:
@@ -461,7 +481,7 @@ PORTAL_CASES: dict[str, Check] = {
     "accounts/login/": _portal_login,
     "accounts/logout/": _portal_logout,
     "app/": _portal_home,
-    "app/locations/<int:location_id>/": _portal_location_detail,
+    "app/l/<int:location_id>/": workspace_page(),
     "billing/portal/<int:location_id>/": _payment_portal,
     "billing/checkout/<int:location_id>/<int:plan_id>/": _checkout,
 }

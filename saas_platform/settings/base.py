@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "django.contrib.humanize",
     "django_celery_beat",
+    "django_htmx",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -74,6 +75,7 @@ MIDDLEWARE = [
     "tenants.middleware.RealmMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import URLResolver, get_resolver
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
@@ -601,6 +601,8 @@ def _staff_case(pattern: str) -> Check | None:
         REPORTS: _only_operators("/" + REPORTS),
         REPORTS + "export/<slug:table>/": _only_operators(f"/{REPORTS}export/win_rate/"),
         "healthz": lambda v: _assert_status(v.on_platform().get("/healthz"), 200),
+        "readyz": _readyz,
+        "metrics": _metrics,
         "integrations/ghl/oauth/callback": _ghl_callback,
         "integrations/ghl/webhooks": _ghl_webhook,
         "billing/stripe/webhooks": _stripe_webhook("/billing/stripe/webhooks"),
@@ -616,6 +618,21 @@ def _staff_case(pattern: str) -> Check | None:
 
 def _assert_status(response: Any, status: int) -> None:
     assert response.status_code == status, response.status_code
+
+
+def _readyz(v: Visitors) -> None:
+    _assert_status(v.on_platform().get("/readyz"), 200)
+    _assert_status(v.on_a().get("/readyz"), 404)  # probes use a platform host
+
+
+def _metrics(v: Visitors) -> None:
+    """No token configured: no page; with one, only its bearer (never an agency's session)."""
+    _assert_status(v.on_platform().get("/metrics"), 404)
+    with override_settings(METRICS_TOKEN="scrape-token-for-tests"):
+        _assert_status(v.on_platform(v.world.operator).get("/metrics"), 401)
+        ok = v.on_platform().get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-token-for-tests")
+        _assert_status(ok, 200)
+        _assert_status(v.on_a(v.world.a.owner).get("/metrics"), 404)
 
 
 def _platform_login(v: Visitors) -> None:

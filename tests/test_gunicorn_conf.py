@@ -15,6 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import World
+
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "scrape-token-for-tests"
 
@@ -42,7 +44,6 @@ def server(tmp_path: Path, transactional_db: None) -> Iterator[str]:
         "DJANGO_SETTINGS_MODULE": "saas_platform.settings.production",
         "SECRET_KEY": "gunicorn-test-only-secret-key-" + "x" * 40,
         "TOKEN_ENCRYPTION_KEYS": "dGVzdC1rZXktMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDA=",
-        "SECURE_SSL_REDIRECT": "false",
         "WEB_BIND": f"127.0.0.1:{port}",
         "WEB_CONCURRENCY": "2",
         "METRICS_TOKEN": TOKEN,
@@ -94,3 +95,36 @@ def test_ready_and_metrics_add_up_across_workers(server: str) -> None:
     assert float(line.rsplit(" ", 1)[1]) >= 20  # every worker's samples, summed
     assert ready.headers["Strict-Transport-Security"].startswith("max-age=31536000")
     assert "X-Request-ID" in ready.headers
+
+
+def _assert_hardened(response: httpx.Response) -> None:
+    headers = response.headers
+    assert headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+    policy = headers["Content-Security-Policy"]
+    scripts = next(part for part in policy.split(";") if part.strip().startswith("script-src"))
+    assert "'unsafe-inline'" not in scripts and "'unsafe-eval'" not in scripts
+    assert "frame-ancestors" in policy and "object-src 'none'" in policy
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    for cookie in response.headers.get_list("set-cookie"):
+        assert "Secure" in cookie, cookie
+
+
+def test_production_responses_are_hardened(server: str, world: World) -> None:
+    """Portal, agency admin and staff admin pages under the production settings, as the load
+    balancer forwards an https request."""
+    https = {"X-Forwarded-Proto": "https"}
+    pages = [
+        (world.a.domain, "/accounts/login/"),
+        (world.a.domain, "/admin/login/"),
+        ("localhost", "/admin/login/"),
+    ]
+    for host, path in pages:
+        page = httpx.get(f"{server}{path}", headers={"Host": host, **https})
+        assert page.status_code == 200, (host, path, page.status_code)
+        _assert_hardened(page)
+        assert any("csrftoken" in c for c in page.headers.get_list("set-cookie"))
+    # Plain http is sent to https before anything else happens.
+    insecure = httpx.get(f"{server}/accounts/login/", headers={"Host": world.a.domain})
+    assert insecure.status_code == 301
+    assert insecure.headers["Location"] == f"https://{world.a.domain}/accounts/login/"

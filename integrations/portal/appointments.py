@@ -132,4 +132,5 @@ def appointment_book_page(request: HttpRequest, location: Location) -> HttpRespo
     except NotFound as exc:
         raise Http404 from exc
     context["error"] = error
+    context["zone_name"] = location.timezone
     return render(request, "portal/appointments/book.html", context)

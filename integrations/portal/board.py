@@ -59,7 +59,9 @@ def pipelines_for_board(*, location: Location) -> list[MirrorPipeline]:
 
 
 def pipeline_get(*, location: Location, ghl_id: str) -> MirrorPipeline:
-    found = MirrorPipeline.objects.for_location(location).filter(ghl_id=ghl_id).first()
+    found: MirrorPipeline | None = (
+        MirrorPipeline.objects.for_location(location).filter(ghl_id=ghl_id).first()
+    )
     if found is None:
         raise NotFound("No such pipeline.")
     return found
@@ -169,7 +171,7 @@ def opportunity_move(
     already holds a newer change) and an audit row. On any GHL failure nothing changes here and
     `ApplicationError` carries a message for the person. Another location's opportunity, or a
     stage outside its pipeline, is `NotFound`."""
-    opportunity = (
+    opportunity: MirrorOpportunity | None = (
         MirrorOpportunity.objects.for_location(location).filter(ghl_id=opportunity_ghl_id).first()
     )
     if opportunity is None:

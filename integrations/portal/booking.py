@@ -141,7 +141,9 @@ def contacts_matching(*, location: Location, query: str) -> list[MirrorContact]:
 
 
 def contact_get(*, location: Location, ghl_id: str) -> MirrorContact:
-    found = MirrorContact.objects.for_location(location).filter(ghl_id=ghl_id).first()
+    found: MirrorContact | None = (
+        MirrorContact.objects.for_location(location).filter(ghl_id=ghl_id).first()
+    )
     if found is None:
         raise NotFound("No such contact.")
     return found
@@ -191,7 +193,9 @@ def appointment_book(
         raise ApplicationError(_booking_refused(exc)) from exc
     with transaction.atomic():
         mirror_upsert(location_id=location.pk, kind="appointment", records=[record])
-        appointment = MirrorAppointment.objects.for_location(location).get(ghl_id=record["id"])
+        appointment: MirrorAppointment = MirrorAppointment.objects.for_location(location).get(
+            ghl_id=record["id"]
+        )
         audit_record(
             action="appointment.booked",
             target=appointment,

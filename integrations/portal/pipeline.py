@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -43,7 +44,7 @@ def _board_context(
         "pipeline": chosen,
         "columns": columns,
         "total_count": sum(c.count for c in columns),
-        "total_value": sum((c.total for c in columns), start=board.Decimal("0")),
+        "total_value": sum((c.total for c in columns), start=Decimal("0")),
         "step": board.CARDS_PER_COLUMN,
         "board_url": reverse("workspace:pipeline", kwargs={"location_id": location.pk}),
     }

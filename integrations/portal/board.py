@@ -58,6 +58,21 @@ def pipelines_for_board(*, location: Location) -> list[MirrorPipeline]:
     return list(MirrorPipeline.objects.for_location(location).order_by("name", "ghl_id"))
 
 
+def pipeline_default(
+    *, location: Location, pipelines: list[MirrorPipeline]
+) -> MirrorPipeline | None:
+    """The pipeline a board opens on: the busiest one (most open opportunities), by name on ties,
+    so a first visit does not land on an empty board."""
+    busy = dict(
+        MirrorOpportunity.objects.for_location(location)
+        .filter(status=OPEN)
+        .values_list("pipeline_ghl_id")
+        .annotate(open=Count("id"))
+        .values_list("pipeline_ghl_id", "open")
+    )
+    return max(pipelines, key=lambda p: busy.get(p.ghl_id, 0), default=None)
+
+
 def pipeline_get(*, location: Location, ghl_id: str) -> MirrorPipeline:
     found: MirrorPipeline | None = (
         MirrorPipeline.objects.for_location(location).filter(ghl_id=ghl_id).first()

@@ -35,7 +35,7 @@ def _board_context(
     chosen = next((p for p in pipelines if p.ghl_id == pipeline_id), None)
     if chosen is None and pipeline_id:
         raise Http404
-    chosen = chosen or (pipelines[0] if pipelines else None)
+    chosen = chosen or board.pipeline_default(location=location, pipelines=pipelines)
     columns = (
         board.pipeline_board(location=location, pipeline=chosen, shown=shown) if chosen else []
     )

@@ -107,6 +107,9 @@ def test_the_board_page_shows_the_chosen_pipeline(world: World, agency_client: A
     other = client.get(url, {"pipeline": "pipe-2"}).content.decode()
     assert "Gutter" in other and "Roof repair" not in other
     assert client.get(url, {"pipeline": "not-ours"}).status_code == 404
+    _opportunity(location, "st-won", "8", name="Gutter 2", pipeline="pipe-2")
+    busiest = client.get(url).content.decode()  # no choice yet: the busiest pipeline
+    assert "Gutter 2" in busiest and "Roof repair" not in busiest
 
 
 def test_the_board_page_without_pipelines_says_so(world: World, agency_client: Any) -> None:

@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
+from integrations.ghl.models import GhlCallLog
 from integrations.mirror.models import MirrorAppointment, MirrorContact
 from integrations.portal import booking, calendar_grid
 from sandbox.ghl.testing import StandIn
@@ -84,6 +85,10 @@ def test_booking_a_free_slot_writes_it_to_ghl_and_mirrors_it(
     assert event["contactId"] == contact.ghl_id
     mirrored = MirrorAppointment.objects.for_location(dubai).get(ghl_id=event["id"])
     assert (mirrored.start_time, mirrored.contact_ghl_id) == (slots[0], contact.ghl_id)
+    booked = GhlCallLog.objects.for_agency(dubai.agency).get(
+        method="POST", path="/calendars/events/appointments"
+    )
+    assert (booked.status, booked.priority) == (200, "interactive")
     assert (
         AuditLogEntry.objects.for_agency(dubai.agency)
         .filter(action="appointment.booked", target_id=str(mirrored.pk))

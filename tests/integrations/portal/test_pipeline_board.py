@@ -11,6 +11,7 @@ import httpx
 import pytest
 from django.test import Client
 
+from integrations.ghl.models import GhlCallLog
 from integrations.mirror.models import MirrorOpportunity, MirrorPipeline
 from integrations.portal import board
 from sandbox.ghl.testing import StandIn
@@ -160,6 +161,12 @@ def test_moving_a_card_writes_the_stage_to_ghl_then_the_mirror(
     entry = AuditLogEntry.objects.for_agency(dubai.agency).get(action="opportunity.moved")
     assert entry.target_id == str(opportunity.pk)
     assert "Moved" in dubai_member.get(answer["Location"]).content.decode()
+    [call] = GhlCallLog.objects.for_agency(dubai.agency).filter(method="PUT")
+    assert (call.path, call.priority, call.status) == (
+        f"/opportunities/{opportunity.ghl_id}",
+        "interactive",
+        200,
+    )
 
 
 def test_an_htmx_move_answers_with_the_board(

@@ -8,7 +8,6 @@ from typing import Any
 
 import httpx
 import pytest
-from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
@@ -22,11 +21,6 @@ from tests.conftest import World
 from tests.integrations.conftest import DUBAI
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_calendar_cache() -> None:
-    cache.clear()
 
 
 def _book_url(location: Location) -> str:

@@ -29,7 +29,7 @@ def _shown(request: HttpRequest) -> dict[str, int]:
 
 
 def _board_context(
-    request: HttpRequest, location: Location, pipeline_id: str, shown: dict[str, int]
+    location: Location, pipeline_id: str, shown: dict[str, int]
 ) -> dict[str, object]:
     pipelines = board.pipelines_for_board(location=location)
     chosen = next((p for p in pipelines if p.ghl_id == pipeline_id), None)
@@ -53,7 +53,7 @@ def _board_context(
 @require_GET
 @location_page(section="pipeline", access="member")
 def pipeline_page(request: HttpRequest, location: Location) -> HttpResponse:
-    context = _board_context(request, location, request.GET.get("pipeline", ""), _shown(request))
+    context = _board_context(location, request.GET.get("pipeline", ""), _shown(request))
     return render(request, "portal/pipeline/board.html", context)
 
 
@@ -81,7 +81,7 @@ def opportunity_move_view(
         pipeline_id = moved.pipeline_ghl_id
     if getattr(request, "htmx", False):
         # htmx swaps the board in place: render it with the outcome instead of redirecting.
-        context = _board_context(request, location, pipeline_id, {})
+        context = _board_context(location, pipeline_id, {})
         context |= {"notice": notice, "notice_failed": failed}
         return render(request, "portal/pipeline/board.html", context)
     (messages.error if failed else messages.success)(request, notice)

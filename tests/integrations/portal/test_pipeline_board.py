@@ -267,3 +267,20 @@ def test_an_older_answer_from_ghl_does_not_overwrite_a_newer_mirror_row(
     assert _ghl_opportunity(ghl, opportunity.ghl_id)["pipelineStageId"] == target
     opportunity.refresh_from_db()
     assert opportunity.ghl_updated_at == future and opportunity.stage_ghl_id != target
+
+
+def test_show_more_on_the_page_opens_one_column_further(world: World, agency_client: Any) -> None:
+    location = world.a.locations[1]
+    _pipeline(location)
+    for n in range(board.CARDS_PER_COLUMN + 3):
+        _opportunity(location, "st-new", "1", name=f"Lead {n:02d}")
+    client = agency_client(world.a, world.a.client_member)
+    url = f"/app/l/{location.pk}/pipeline/"
+
+    first = client.get(url).content.decode()
+    assert first.count('class="board-card"') == board.CARDS_PER_COLUMN
+    assert "Show more (3 not shown)" in first and f"more=st-new&amp;n={2 * board.CARDS_PER_COLUMN}" in first
+    more = client.get(url, {"pipeline": "pipe-1", "more": "st-new", "n": "40"}).content.decode()
+    assert more.count('class="board-card"') == board.CARDS_PER_COLUMN + 3
+    assert "Show more" not in more
+    assert client.get(url, {"more": "st-new", "n": "lots"}).status_code == 200

@@ -279,7 +279,10 @@ def test_show_more_on_the_page_opens_one_column_further(world: World, agency_cli
 
     first = client.get(url).content.decode()
     assert first.count('class="board-card"') == board.CARDS_PER_COLUMN
-    assert "Show more (3 not shown)" in first and f"more=st-new&amp;n={2 * board.CARDS_PER_COLUMN}" in first
+    assert (
+        "Show more (3 not shown)" in first
+        and f"more=st-new&amp;n={2 * board.CARDS_PER_COLUMN}" in first
+    )
     more = client.get(url, {"pipeline": "pipe-1", "more": "st-new", "n": "40"}).content.decode()
     assert more.count('class="board-card"') == board.CARDS_PER_COLUMN + 3
     assert "Show more" not in more

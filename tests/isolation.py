@@ -711,3 +711,66 @@ def case_for(route: Route) -> Check | None:
 
 def uncovered(all_routes: list[Route]) -> list[Route]:
     return [route for route in all_routes if case_for(route) is None]
+
+
+# --- workspace: pipeline board and appointments (integrations/portal) ---------------------------
+
+
+def _opportunity_move(v: Visitors) -> None:
+    """Only an opportunity of the URL's location, to a stage of its own pipeline; the world has
+    no GHL connection, so the own case ends in a message, never in a GHL call."""
+    own, sibling = v.world.a.locations
+    stages = [{"id": "iso-stage-1", "name": "New"}, {"id": "iso-stage-2", "name": "Won"}]
+    for location in (own, sibling, v.world.b.locations[0]):
+        factories.MirrorPipelineFactory(location=location, ghl_id="iso-pipe", stages=stages)
+    mine = factories.MirrorOpportunityFactory(
+        location=own, ghl_id="iso-opp-a", pipeline_ghl_id="iso-pipe", stage_ghl_id="iso-stage-1"
+    )
+    theirs = factories.MirrorOpportunityFactory(
+        location=v.world.b.locations[0],
+        ghl_id="iso-opp-b",
+        pipeline_ghl_id="iso-pipe",
+        stage_ghl_id="iso-stage-1",
+    )
+
+    def url(location_id: int, opportunity_id: str) -> str:
+        return f"/app/l/{location_id}/pipeline/opportunities/{opportunity_id}/move/"
+
+    move = {"stage": "iso-stage-2"}
+    admin = v.on_a(v.world.a.client_admin)
+    assert admin.post(url(own.pk, mine.ghl_id), move).status_code == 302
+    assert admin.post(url(own.pk, mine.ghl_id), {"stage": "elsewhere"}).status_code == 404
+    assert admin.post(url(own.pk, theirs.ghl_id), move).status_code == 404
+    assert admin.post(url(sibling.pk, mine.ghl_id), move).status_code == 404
+    assert admin.get(url(own.pk, mine.ghl_id)).status_code == 405
+    member = v.on_a(v.world.a.client_member)
+    assert member.post(url(own.pk, mine.ghl_id), move).status_code == 404
+    owner = v.on_a(v.world.a.owner)
+    assert owner.post(url(v.world.b.locations[0].pk, theirs.ghl_id), move).status_code == 404
+    _redirects_to_login(v.on_a().post(url(own.pk, mine.ghl_id), move), "/accounts/login/")
+    _redirects_to_login(v.b_session_on_a().post(url(own.pk, mine.ghl_id), move), "/accounts/login/")
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert mine.stage_ghl_id == theirs.stage_ghl_id == "iso-stage-1"
+
+
+def _appointment_book(v: Visitors) -> None:
+    """The booking page like any workspace page; a POST naming another location's contact is
+    a 404 before anything reaches GHL."""
+    workspace_page("appointments/book/")(v)
+    own = v.world.a.locations[0]
+    foreign = factories.MirrorContactFactory(location=v.world.b.locations[0], ghl_id="iso-c-b")
+    data = {"calendar": "cal", "slot": "2030-01-01T10:00:00+00:00", "contact": foreign.ghl_id}
+    url = f"/app/l/{own.pk}/appointments/book/"
+    assert v.on_a(v.world.a.client_admin).post(url, data).status_code == 404
+    assert v.on_a(v.world.a.client_member).post(url, data).status_code == 404
+    _redirects_to_login(v.on_a().post(url, data), "/accounts/login/")
+    _redirects_to_login(v.b_session_on_a().post(url, data), "/accounts/login/")
+
+
+PORTAL_CASES |= {
+    "app/l/<int:location_id>/pipeline/": workspace_page("pipeline/"),
+    "app/l/<int:location_id>/pipeline/opportunities/<str:opportunity_id>/move/": _opportunity_move,
+    "app/l/<int:location_id>/appointments/": workspace_page("appointments/"),
+    "app/l/<int:location_id>/appointments/book/": _appointment_book,
+}

@@ -1,8 +1,21 @@
 """Workspace pages of ``integrations`` (mounted by saas_platform.urls under
 ``app/l/<int:location_id>/``; every view is wrapped by ``tenants.portal.location_page``)."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
+
+from . import appointments, pipeline
 
 app_name = "workspace"
 
 urlpatterns: list[URLPattern] = []
+
+urlpatterns += [
+    path("pipeline/", pipeline.pipeline_page, name="pipeline"),
+    path(
+        "pipeline/opportunities/<str:opportunity_id>/move/",
+        pipeline.opportunity_move_view,
+        name="opportunity_move",
+    ),
+    path("appointments/", appointments.appointments_page, name="appointments"),
+    path("appointments/book/", appointments.appointment_book_page, name="appointment_book"),
+]

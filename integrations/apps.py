@@ -12,3 +12,9 @@ class IntegrationsConfig(AppConfig):
         from integrations.reporting import receivers as reporting_receivers  # noqa: F401
         from integrations.routing import receivers as routing_receivers  # noqa: F401
         from integrations.sync import receivers, webhooks  # noqa: F401
+
+        # The workspace's dashboard and contacts in the portal's side navigation.
+        from tenants.portal import Section, register_section
+
+        register_section(Section("dashboard", "Dashboard", "workspace:dashboard", "member", 10))
+        register_section(Section("contacts", "Contacts", "workspace:contacts", "member", 20))

@@ -232,9 +232,10 @@ def _decision_view(d: RoutingDecision, agents: dict[str, str]) -> DecisionView:
                 str(c.get("detail", "")),
             )
         )
+    # The total first; the parts in the order stored (jsonb sorts keys by length, then name).
+    parts = sorted(d.timings.items(), key=lambda item: item[0] != "total_ms")
     timings = ", ".join(
-        f"{key.removesuffix('_ms').replace('_', ' ')} {value} ms"
-        for key, value in d.timings.items()
+        f"{key.removesuffix('_ms').replace('_', ' ')} {value} ms" for key, value in parts
     )
     return DecisionView(
         at=d.created_at,

@@ -1,6 +1,8 @@
-# The workspace's contact search: a trigram index over name, e-mail and phone, led by the location.
+# The workspace's contact list: a trigram index over name, e-mail and phone for the search, and
+# the by-name order's index, both led by the location.
 
 import django.contrib.postgres.indexes
+import django.db.models.functions.comparison
 import django.db.models.functions.text
 from django.contrib.postgres.operations import (
     AddIndexConcurrently,
@@ -42,6 +44,24 @@ class Migration(migrations.Migration):
                     name="gin_trgm_ops",
                 ),
                 name="mirror_contact_search",
+            ),
+        ),
+        AddIndexConcurrently(
+            model_name="mirrorcontact",
+            index=models.Index(
+                models.F("location"),
+                django.db.models.functions.comparison.NullIf(
+                    django.db.models.functions.text.Lower(
+                        django.db.models.functions.text.Trim(
+                            django.db.models.functions.text.Concat(
+                                models.F("first_name"), models.Value(" "), models.F("last_name")
+                            )
+                        )
+                    ),
+                    models.Value(""),
+                ),
+                models.F("id"),
+                name="mirror_contact_name",
             ),
         ),
     ]

@@ -17,10 +17,14 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import F, Q, QuerySet, Value
-from django.db.models.functions import Concat, Lower, NullIf, Trim
+from django.db.models import F, Q, QuerySet
 
-from integrations.mirror.models import MirrorContact, MirrorUser, contact_search_text
+from integrations.mirror.models import (
+    MirrorContact,
+    MirrorUser,
+    contact_search_text,
+    contact_sort_name,
+)
 from integrations.reporting.models import ReportLabel
 from tenants.models import Location
 
@@ -118,9 +122,7 @@ def _narrowed(
 
 def _ordered(queryset: QuerySet[MirrorContact], sort: Sort) -> QuerySet[MirrorContact]:
     if sort.field == "sort_name":
-        # Nameless contacts sort last (NULL), not first as an empty string would.
-        name = Lower(Trim(Concat(F("first_name"), Value(" "), F("last_name"))))
-        queryset = queryset.annotate(sort_name=NullIf(name, Value("")))
+        queryset = queryset.annotate(sort_name=contact_sort_name())
     column = F(sort.field)
     nulls = {"nulls_last": True} if sort.nulls_last else {"nulls_first": True}
     first = column.desc(**nulls) if sort.descending else column.asc(**nulls)

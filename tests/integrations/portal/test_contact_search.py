@@ -7,8 +7,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 from django.db import connection
+from django.db.models import F
 
-from integrations.mirror.models import MirrorContact, contact_search_text
+from integrations.mirror.models import MirrorContact, contact_search_text, contact_sort_name
 from integrations.portal.contact_search import (
     SORTS,
     UNASSIGNED,
@@ -197,3 +198,14 @@ def test_the_search_expression_is_the_indexed_one(place: Location) -> None:
         cursor.execute("SET LOCAL enable_seqscan = off")
         plan = queryset.explain()
     assert "mirror_contact_search" in plan
+
+
+def test_the_name_order_is_the_indexed_one(place: Location) -> None:
+    """Ordering by name reads `mirror_contact_name` instead of sorting every contact."""
+    page = MirrorContact.objects.for_location(place).annotate(sort_name=contact_sort_name())
+    ordered = page.order_by(F("sort_name").asc(nulls_last=True), "pk")[:50]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_sort = off")
+        plan = ordered.explain()
+    assert "mirror_contact_name" in plan

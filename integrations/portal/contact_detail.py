@@ -35,6 +35,8 @@ CHANNELS = {
     "TYPE_EMAIL": "E-mail",
     "Email": "E-mail",
     "TYPE_CALL": "Call",
+    "CALL": "Call",
+    "WhatsApp": "WhatsApp",
     "TYPE_WHATSAPP": "WhatsApp",
     "TYPE_FACEBOOK": "Facebook message",
     "TYPE_INSTAGRAM": "Instagram message",

@@ -1,8 +1,9 @@
 """The workspace dashboard: the location's reports (the same page content the agency admin's
 dashboard shows for one location, from `integrations.reporting.pages`), and its CSV export.
 
-A location whose plan leaves reports out (or whose billing is paused) sees an upsell instead;
-one without a plan through us at all sees its reports, as before billing existed.
+The agency's P&L table is left out. A location whose plan leaves reports out (or whose billing
+is paused) sees an upsell instead; one without a plan through us at all sees its reports, as
+before billing existed.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from tenants.models import Location, LocationEntitlements
 from tenants.portal import location_page
 
 TEMPLATE = "portal/dashboard.html"
+AGENCY_ONLY_TABLES = frozenset({"pnl"})
 
 
 @dataclass(frozen=True)
@@ -51,9 +53,13 @@ def location_dashboard_page(request: HttpRequest, location: Location) -> Page:
     query.pop("agency", None)
     # The request's agency is the location's: location_page resolved the location through it.
     agency = request.agency  # type: ignore[attr-defined]
-    return dashboard_page(
+    page = dashboard_page(
         agency=agency, locations=[location], query=query, colour=agency.branding.primary_color
     )
+    page.query.pop("location", None)  # implied by the URL; kept out of the page's links
+    # The P&L is the agency's view of a client (what the client pays it), not the client's.
+    page.tables = [table for table in page.tables if table.key not in AGENCY_ONLY_TABLES]
+    return page
 
 
 def _has_activity(page: Page) -> bool:

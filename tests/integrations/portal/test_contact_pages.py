@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tenants.models import Location
 from tests import factories
 from tests.conftest import AgencyClient, World
 
@@ -279,3 +280,15 @@ def test_the_contact_page_runs_a_pinned_number_of_queries(
     # appointments, opportunities and their pipelines.
     with django_assert_num_queries(15):
         assert client.get(url).status_code == 200
+
+
+def test_times_are_shown_in_the_locations_time_zone(
+    world: World, agency_client: AgencyClient
+) -> None:
+    own = world.a.locations[0]
+    Location.objects.unscoped().filter(pk=own.pk).update(timezone="Asia/Dubai")
+    factories.MirrorContactFactory(location=own, ghl_id="late", date_added=at(1, 22, 30))
+    client = agency_client(world.a, world.a.client_admin)
+    assert ">2 Mar 2026</time>" in client.get(listing(own.pk)).content.decode()
+    detail = client.get(f"{listing(own.pk)}late/").content.decode()
+    assert ">2 Mar 2026, 02:30</time>" in detail and "times in Asia/Dubai" in detail

@@ -15,6 +15,8 @@ class IntegrationsConfig(AppConfig):
         from tenants.portal import Section, register_section
 
         # Workspace pages (integrations.portal) in the client's side navigation.
+        register_section(Section("dashboard", "Dashboard", "workspace:dashboard", "member", 10))
+        register_section(Section("contacts", "Contacts", "workspace:contacts", "member", 20))
         register_section(Section("pipeline", "Pipeline", "workspace:pipeline", "member", 30))
         register_section(
             Section("appointments", "Appointments", "workspace:appointments", "member", 40)

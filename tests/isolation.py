@@ -774,3 +774,41 @@ PORTAL_CASES |= {
     "app/l/<int:location_id>/appointments/": workspace_page("appointments/"),
     "app/l/<int:location_id>/appointments/book/": _appointment_book,
 }
+# --- workspace: dashboard and contacts (integrations/portal/) ------------------------------------
+
+
+def _workspace_contact(v: Visitors) -> None:
+    """A contact's page: its own location's users see it; another location's contact under the
+    own location's id, or under its own location, is a 404; nobody else gets past sign-in."""
+    own, sibling = v.world.a.locations
+    mine = factories.MirrorContactFactory(location=own, ghl_id="ContactOwn00000001")
+    theirs = factories.MirrorContactFactory(location=sibling, ghl_id="ContactSib00000001")
+    foreign = factories.MirrorContactFactory(
+        location=v.world.b.locations[0], ghl_id="ContactB0000000001", first_name="Secret"
+    )
+    admin = v.on_a(v.world.a.client_admin)
+    response = admin.get(f"/app/l/{own.pk}/contacts/{mine.ghl_id}/")
+    assert response.status_code == 200
+    _shows_nothing_of_b(response, v.world)
+    for contact in (theirs, foreign):
+        assert admin.get(f"/app/l/{own.pk}/contacts/{contact.ghl_id}/").status_code == 404
+    assert admin.get(f"/app/l/{sibling.pk}/contacts/{theirs.ghl_id}/").status_code == 404
+    member = v.on_a(v.world.a.client_member)
+    assert member.get(f"/app/l/{sibling.pk}/contacts/{theirs.ghl_id}/").status_code == 200
+    assert member.get(f"/app/l/{own.pk}/contacts/{mine.ghl_id}/").status_code == 404
+    owner = v.on_a(v.world.a.owner)
+    b_url = f"/app/l/{v.world.b.locations[0].pk}/contacts/{foreign.ghl_id}/"
+    assert owner.get(b_url).status_code == 404
+    url = f"/app/l/{own.pk}/contacts/{mine.ghl_id}/"
+    _redirects_to_login(v.on_a().get(url), "/accounts/login/")
+    _redirects_to_login(v.b_session_on_a().get(url), "/accounts/login/")
+
+
+PORTAL_CASES.update(
+    {
+        "app/l/<int:location_id>/dashboard/": workspace_page("dashboard/"),
+        "app/l/<int:location_id>/dashboard/export.csv": workspace_page("dashboard/export.csv"),
+        "app/l/<int:location_id>/contacts/": workspace_page("contacts/"),
+        "app/l/<int:location_id>/contacts/<str:contact_id>/": _workspace_contact,
+    }
+)

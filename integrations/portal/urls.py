@@ -3,7 +3,7 @@
 
 from django.urls import URLPattern, path
 
-from . import appointments, pipeline
+from . import appointments, contacts, dashboard, pipeline
 
 app_name = "workspace"
 
@@ -18,4 +18,8 @@ urlpatterns += [
     ),
     path("appointments/", appointments.appointments_page, name="appointments"),
     path("appointments/book/", appointments.appointment_book_page, name="appointment_book"),
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("dashboard/export.csv", dashboard.dashboard_export, name="dashboard_export"),
+    path("contacts/", contacts.contact_list, name="contacts"),
+    path("contacts/<str:contact_id>/", contacts.contact_detail, name="contact"),
 ]

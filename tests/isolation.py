@@ -694,3 +694,9 @@ def case_for(route: Route) -> Check | None:
 
 def uncovered(all_routes: list[Route]) -> list[Route]:
     return [route for route in all_routes if case_for(route) is None]
+
+
+# The workspace's billing, team and settings pages (their cases build on this module).
+from tests.isolation_workspace_admin import CASES as _WORKSPACE_ADMIN_CASES  # noqa: E402
+
+PORTAL_CASES.update(_WORKSPACE_ADMIN_CASES)

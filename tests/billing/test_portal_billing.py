@@ -272,3 +272,58 @@ def test_a_second_checkout_reuses_the_clients_customer(
         options={"stripe_account": account.stripe_account_id},  # type: ignore[arg-type]
     )
     assert session.customer == customer.id
+
+
+def test_invoices_page_older_and_back_to_the_newest(
+    world: World,
+    standin: StripeStandIn,
+    agency_client: Callable[..., Client],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from billing.services.checkout import checkout_start
+    from billing.services.subscriptions import subscription_refresh
+
+    monkeypatch.setattr("billing.selectors.INVOICES_PER_PAGE", 2)
+    account = _onboarded(standin, world.a)
+    plan = _plan(world.a)
+    location = world.a.locations[0]
+    url = checkout_start(location=location, plan=plan, acting_user=world.a.client_admin)
+    assert httpx.post(url, data={"card_number": "4242424242424242"}, trust_env=False).is_redirect
+    on_account = {"stripe_account": account.stripe_account_id}
+    remote = standin.client().v1.subscriptions.list(options=on_account).data[0]  # type: ignore[arg-type]
+    subscription_refresh(account=account.stripe_account_id, subscription_id=remote.id)
+    standin.advance(days=65)  # two renewals: three invoices in all
+    numbers = [
+        i.number
+        for i in standin.client()
+        .v1.invoices.list(params={"customer": remote.customer}, options=on_account)  # type: ignore[arg-type]
+        .data
+    ]
+    assert len(numbers) == 3
+    client = agency_client(world.a, world.a.client_admin)
+    first = _page(client, location.pk)
+    assert numbers[0] in first and numbers[1] in first and numbers[2] not in first
+    assert "Older invoices" in first and "Newest invoices" not in first
+    older = first.split('href="?after=')[1].split('"')[0]
+    second = _page(client, location.pk, f"?after={older}")
+    assert numbers[2] in second and numbers[0] not in second
+    assert "Newest invoices" in second and "Older invoices" not in second
+    # A cursor that is not an invoice id is ignored rather than sent on.
+    assert numbers[0] in _page(client, location.pk, "?after=../../v1/customers")
+
+
+def test_the_admin_pages_join_the_navigation_in_order(
+    world: World, agency_client: Callable[..., Client]
+) -> None:
+    from tenants.portal import navigation
+
+    location = world.a.locations[0]
+    keys = [item.key for item in navigation(location=location, role="admin")]
+    assert [k for k in keys if k in ("billing", "team", "settings")] == [
+        "billing",
+        "team",
+        "settings",
+    ]
+    assert not {"billing", "team", "settings"} & {
+        item.key for item in navigation(location=location, role="member")
+    }

@@ -40,10 +40,9 @@ def _require_administrator(*, user: User, location: Location) -> None:
 
 
 def _last_admin_guard(membership: Membership, *, leaving: bool) -> None:
-    """Refuse to leave the location without a client admin. The admins' rows are locked first,
-    so two admins demoting each other at once cannot both succeed."""
-    if membership.role != Membership.Role.CLIENT_ADMIN:
-        return
+    """Refuse to leave the location without a client admin. The admins' rows are locked and read
+    afresh (not from `membership.role`, which may be stale), so two admins demoting each other
+    at once cannot both succeed."""
     admins = list(
         Membership.objects.for_agency(membership.agency)
         .select_for_update()

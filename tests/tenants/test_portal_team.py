@@ -185,3 +185,45 @@ def test_agency_memberships_are_not_reachable_from_a_business_team(world: World,
     owner_membership = Membership.objects.for_agency(world.a.agency).get(user=world.a.owner)
     url = f"{team.base}members/{owner_membership.pk}/remove/"
     assert team.admin.post(url).status_code == 404
+
+
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+def test_two_admins_demoting_each_other_at_once_leave_one_admin(world: World) -> None:
+    import threading
+
+    from django.db import connection
+
+    from saas_platform.kernel.errors import ApplicationError
+    from tenants.services.team import location_member_role_set
+
+    location = world.a.locations[0]
+    second = factories.UserFactory(agency=world.a.agency, email="second@a.test")
+    factories.MembershipFactory(user=second, role="client_admin", location=location)
+    rows = Membership.objects.for_agency(world.a.agency).filter(location=location)
+    first_row, second_row = rows.get(user=world.a.client_admin), rows.get(user=second)
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def demote(membership: Membership, acting: User) -> None:
+        try:
+            start.wait()
+            location_member_role_set(
+                membership=membership, role="client_member", acting_user=acting
+            )
+            outcomes.append("demoted")
+        except ApplicationError:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=demote, args=(second_row, world.a.client_admin)),
+        threading.Thread(target=demote, args=(first_row, second)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["demoted", "refused"]
+    assert rows.filter(role="client_admin").count() == 1

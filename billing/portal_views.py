@@ -72,7 +72,8 @@ def plan_checkout(request: HttpRequest, location: Location, plan_id: int) -> Htt
         raise PermissionDenied("Only the business's administrators can choose its plan.")
     try:
         url = checkout_start(location=location, plan=plan, acting_user=request.user)  # type: ignore[arg-type]
-    except StripeCallError as exc:
+    except (StripeCallError, StripeRefused) as exc:
+        # Stripe's own wording names the payment provider: the client gets ours.
         log.warning("billing.checkout.unavailable", location_id=location.pk, error=exc.message)
         messages.error(request, "Payment cannot be started right now. Please try again shortly.")
         return redirect("workspace_billing:billing", location_id=location.pk)

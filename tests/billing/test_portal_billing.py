@@ -327,3 +327,16 @@ def test_the_admin_pages_join_the_navigation_in_order(
     assert not {"billing", "team", "settings"} & {
         item.key for item in navigation(location=location, role="member")
     }
+
+
+def test_a_checkout_stripe_refuses_is_explained_without_naming_the_provider(
+    world: World, standin: StripeStandIn, agency_client: Callable[..., Client]
+) -> None:
+    _onboarded(standin, world.a)
+    plan = _plan(world.a)
+    Plan.objects.for_agency(world.a.agency).filter(pk=plan.pk).update(stripe_price_id="price_gone")
+    location = world.a.locations[0]
+    client = agency_client(world.a, world.a.client_admin)
+    url = f"/app/l/{location.pk}/billing/plans/{plan.pk}/checkout/"
+    text = client.post(url, follow=True).content.decode()
+    assert "Payment cannot be started right now" in text and "Stripe" not in text

@@ -26,3 +26,10 @@ class TenantsConfig(AppConfig):
         registry = checks.registry.registry
         registry.registered_checks.discard(original)
         registry.register(settings_check)
+
+        from .portal import Section, register_section
+
+        register_section(Section("team", "Team", "portal:team", access="admin", order=80))
+        register_section(
+            Section("settings", "Settings", "portal:settings", access="admin", order=90)
+        )

@@ -812,3 +812,7 @@ PORTAL_CASES.update(
         "app/l/<int:location_id>/contacts/<str:contact_id>/": _workspace_contact,
     }
 )
+# The workspace's billing, team and settings pages (their cases build on this module).
+from tests.isolation_workspace_admin import CASES as _WORKSPACE_ADMIN_CASES  # noqa: E402
+
+PORTAL_CASES.update(_WORKSPACE_ADMIN_CASES)

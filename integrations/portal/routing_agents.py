@@ -21,7 +21,7 @@ from tenants.models import Location
 from tenants.portal import location_page
 from tenants.request import actor
 
-from .forms import place_error
+from .forms import place_error, unbranded
 from .routing_forms import AgentProfileForm, agent_names
 
 SECTION = "routing"
@@ -123,7 +123,7 @@ def agent_remove(request: HttpRequest, location: Location, profile_id: int) -> H
         try:
             agent_profile_delete(profile=profile, acting_user=actor(request))
         except ApplicationError as refused:
-            error = refused.message
+            error = unbranded(refused.message)
         else:
             messages.success(request, "Agent profile deleted.")
             return HttpResponseRedirect(_agents_url(location))

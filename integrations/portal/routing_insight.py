@@ -19,6 +19,7 @@ from saas_platform.kernel.errors import ApplicationError
 from tenants.models import Location
 from tenants.portal import location_page
 
+from .forms import unbranded
 from .routing_forms import agent_names
 
 SECTION = "routing"
@@ -68,7 +69,7 @@ def simulate(request: HttpRequest, location: Location) -> HttpResponse:
         try:
             result = routing_simulate(location=location, days=form.cleaned_data["days"])
         except ApplicationError as error:
-            form.add_error(None, error.message)
+            form.add_error(None, unbranded(error.message))
     context: dict[str, Any] = {"location": location, "form": form, "result": result}
     if result is not None:
         names = agent_names(location)

@@ -22,8 +22,15 @@ from tenants.models import Location
 from tenants.portal import location_page
 from tenants.request import actor
 
-from .forms import place_error
-from .sync_forms import FORMS, MAPPING_ROWS_EXTRA, MAX_MAPPING_ROWS, ConnectionForm
+from .forms import place_error, unbranded
+from .sync_forms import (
+    DIRECTIONS,
+    FORMS,
+    MAPPING_ROWS_EXTRA,
+    MAX_MAPPING_ROWS,
+    POLICIES,
+    ConnectionForm,
+)
 
 SECTION = "sync"
 RUNS_PER_PAGE = 20
@@ -177,7 +184,8 @@ def connection_detail(request: HttpRequest, location: Location, connection_id: i
         "location": location,
         "connection": connection,
         "page_obj": page,
-        "mapping": mapping,
+        "mapping": [(line, dict(POLICIES).get(line.policy, line.policy)) for line in mapping],
+        "direction": dict(DIRECTIONS).get(connection.direction, connection.direction),
         "open_conflicts": SyncConflict.objects.for_location(location)
         .filter(connection=connection, status=SyncConflict.Status.OPEN)
         .count(),
@@ -213,7 +221,7 @@ def _act(request: HttpRequest, location: Location, connection_id: int, action: s
             connectors.connection_check(connection=connection)
             done = "The connection works: credentials, target and every mapped field were found."
     except ApplicationError as error:
-        messages.error(request, error.message)
+        messages.error(request, unbranded(error.message))
     else:
         messages.success(request, done)
     return HttpResponseRedirect(_url("sync_connection", location, connection_id=connection.pk))
@@ -274,7 +282,7 @@ def conflict_resolve(request: HttpRequest, location: Location, conflict_id: int)
             conflict=conflict, choose=request.POST.get("choose", ""), acting_user=actor(request)
         )
     except ApplicationError as error:
-        messages.error(request, error.message)
+        messages.error(request, unbranded(error.message))
     else:
         messages.success(
             request, f"Settled {conflict.field}; the next run writes it to both sides."

@@ -35,10 +35,17 @@ from tenants.models import Location
 from tenants.portal import location_page
 from tenants.request import actor
 
+from .forms import unbranded
+
 SECTION = "sync"
 PENDING_SECONDS = 3600
 IMPORTS_PER_PAGE = 20
 ACTIVE = (ContactImport.Status.QUEUED, ContactImport.Status.RUNNING)
+
+
+def _only(location: Location) -> Any:
+    """The upload form's location choices: this page's location alone."""
+    return Location.objects.for_agency(location.agency).filter(pk=location.pk)
 
 
 def _csv_url(location: Location) -> str:
@@ -50,7 +57,7 @@ def csv_home(request: HttpRequest, location: Location) -> HttpResponse:
     """The downloads, the upload form, and the imports so far."""
     imports = ContactImport.objects.for_location(location).order_by("-created_at", "-id")
     page = Paginator(imports, IMPORTS_PER_PAGE).get_page(request.GET.get("page"))
-    form = UploadForm(locations=Location.objects.filter(pk=location.pk))
+    form = UploadForm(locations=_only(location))
     return _render_home(request, location, form, page)
 
 
@@ -83,7 +90,8 @@ def csv_export(request: HttpRequest, location: Location) -> HttpResponse:
             fields = [line.ghl for line in parse_mapping(connection.mapping)]
         except ConnectorError as exc:
             messages.error(
-                request, f"The mapping of “{connection.name}” cannot be used: {exc.message}"
+                request,
+                f"The mapping of “{connection.name}” cannot be used: {unbranded(exc.message)}",
             )
             return HttpResponseRedirect(_csv_url(location))
     stream = csv_io.contacts_csv_export(location=location, fields=fields)
@@ -105,7 +113,7 @@ def csv_upload(request: HttpRequest, location: Location) -> HttpResponse:
         return HttpResponseRedirect(_csv_url(location))
     if "token" in request.POST:
         return _confirm(request, location)
-    own = Location.objects.filter(pk=location.pk)
+    own = _only(location)
     data = {**request.POST.dict(), "location": str(location.pk)}
     form = UploadForm(data, request.FILES or None, locations=own)
     if not form.is_valid():
@@ -124,7 +132,9 @@ def csv_upload(request: HttpRequest, location: Location) -> HttpResponse:
 
 def _mapping_form(location: Location, token: str, pending: dict[str, Any], data: Any) -> Any:
     preview = csv_io.contact_import_inspect(content=pending["content"])
-    targets = csv_io.mapping_targets(location=location)
+    targets = [
+        (value, unbranded(label)) for value, label in csv_io.mapping_targets(location=location)
+    ]
     known = {value for value, _ in targets}
     targets += [(t, t) for t in preview.suggested.values() if t and t not in known]
     headers = preview.table.headers
@@ -174,7 +184,7 @@ def _confirm(request: HttpRequest, location: Location) -> HttpResponse:
                 acting_user=actor(request),
             )
         except ApplicationError as error:
-            form.add_error(None, error.message)
+            form.add_error(None, unbranded(error.message))
         else:
             cache.delete(_key(location, token))
             messages.success(

@@ -15,6 +15,18 @@ from integrations.connectors.fields import CUSTOM, STANDARD
 from integrations.connectors.models import Direction, ExternalConnection, Policy
 from tenants.models import Location
 
+# The portal's own words for the choices (the models' labels name the CRM's vendor).
+POLICIES: list[tuple[str, str]] = [
+    (Policy.NEWEST_WINS, "Newest change wins"),
+    (Policy.GHL_WINS, "Your contacts win"),
+    (Policy.EXTERNAL_WINS, "The other system wins"),
+    (Policy.ASK, "Ask me"),
+]
+DIRECTIONS: list[tuple[str, str]] = [
+    (Direction.TWO_WAY, "Both ways"),
+    (Direction.TO_EXTERNAL, "From your contacts to the other system only"),
+    (Direction.FROM_EXTERNAL, "From the other system into your contacts only"),
+]
 MAPPING_ROWS_EXTRA = 3
 MAX_MAPPING_ROWS = 60
 WRITE_ONLY_NOTE = "Stored encrypted and never shown again."
@@ -41,7 +53,7 @@ class ConnectionForm(forms.Form):
     error_routes: ClassVar[tuple[tuple[str, str], ...]] = ()
 
     name = forms.CharField(max_length=120)
-    direction = forms.ChoiceField(choices=Direction.choices, initial=Direction.TWO_WAY)
+    direction = forms.ChoiceField(choices=DIRECTIONS, initial=Direction.TWO_WAY)
     match_on = forms.ChoiceField(
         label="Find existing contacts by",
         choices=[(name, name.replace("_", " ")) for name in STANDARD],
@@ -74,7 +86,7 @@ class ConnectionForm(forms.Form):
             )
             self.fields[f"m{i}_policy"] = forms.ChoiceField(
                 label=f"Mapping {i + 1}: when both sides changed",
-                choices=Policy.choices,
+                choices=POLICIES,
                 initial=Policy.NEWEST_WINS,
                 required=False,
             )

@@ -79,18 +79,30 @@ def _conditions_text(node: dict[str, Any]) -> str:
 def rule_edit(request: HttpRequest, location: Location, rule_id: int | None = None) -> HttpResponse:
     rule = _rule(location, rule_id) if rule_id is not None else None
     initial, rows = RuleForm.initial_for(rule) if rule else ({}, 1 + CONDITION_ROWS_EXTRA)
+    # Nested condition groups (set up by the agency) have no rows here: they are kept as saved.
+    nested = rule is not None and not RuleForm.is_flat(rule.conditions)
+    if nested:
+        rows = 0
     if request.method == "POST":
         # Keep every row that was sent (a refused form comes back with what was typed).
         sent = request.POST.get("rows", "")
-        if sent.isdigit():
+        if sent.isdigit() and not nested:
             rows = min(max(rows, int(sent)), MAX_CONDITION_ROWS)
         form = RuleForm(request.POST, location=location, rows=rows)
+        if nested and rule is not None:
+            form.kept_conditions = rule.conditions
         if form.is_valid() and _save_rule(request, form, location, rule):
             messages.success(request, f"Rule “{form.cleaned_data['name'].strip()}” saved.")
             return HttpResponseRedirect(_rules_url(location))
     else:
         form = RuleForm(initial=initial, location=location, rows=rows)
-    context = {"location": location, "form": form, "rule": rule, "rows": rows}
+    context = {
+        "location": location,
+        "form": form,
+        "rule": rule,
+        "rows": rows,
+        "nested": _conditions_text(rule.conditions) if nested and rule else "",
+    }
     return render(request, "portal/routing/rule_form.html", context)
 
 

@@ -76,6 +76,7 @@ class RuleForm(forms.Form):
         label="A lead matches when",
         choices=[("all", "all conditions hold"), ("any", "any condition holds")],
         initial="all",
+        required=False,
     )
     strategy = forms.ChoiceField(
         choices=Strategy.choices,
@@ -137,7 +138,19 @@ class RuleForm(forms.Form):
 
     # --- to and from the stored shapes --------------------------------------------------------
 
+    kept_conditions: dict[str, Any] | None = None
+
+    @staticmethod
+    def is_flat(node: dict[str, Any]) -> bool:
+        """One group of plain conditions (or none, or one): what the rows can show."""
+        if not node or "field" in node:
+            return True
+        children = node.get("all", node.get("any", []))
+        return len(node) == 1 and all("field" in child for child in children)
+
     def conditions(self) -> dict[str, Any]:
+        if self.kept_conditions is not None:
+            return self.kept_conditions
         leaves: list[dict[str, Any]] = []
         for i in range(self.rows):
             field = self.cleaned_data.get(f"c{i}_field")

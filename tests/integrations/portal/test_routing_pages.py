@@ -237,3 +237,25 @@ def test_decisions_filter_by_outcome_and_explain_candidates(
     text = page.content.decode()
     assert "Everyone was busy" in text and "daily cap reached" in text
     assert "Round robin picked A2" not in text
+
+
+def test_nested_conditions_set_up_by_the_agency_are_kept_on_an_edit(
+    admin: Client, location: Location
+) -> None:
+    agents = _agents(location)
+    nested = {
+        "all": [
+            {"field": "source", "op": "equals", "value": "Zillow"},
+            {"any": [{"field": "city", "op": "equals", "value": "Dubai"}]},
+        ]
+    }
+    rule = factories.RoutingRuleFactory(
+        location=location, conditions=nested, pool={"agents": agents}
+    )
+    url = f"/app/l/{location.pk}/routing/rules/{rule.pk}/"
+    assert "nested groups" in admin.get(url).content.decode()
+    data = {"rows": "0", "name": "Renamed", "enabled": "on", "strategy": "round_robin"}
+    response = admin.post(url, {**data, "pool_agents": agents, "stage": ""})
+    assert response.status_code == 302, response.content.decode()
+    rule.refresh_from_db()
+    assert (rule.name, rule.conditions) == ("Renamed", nested)

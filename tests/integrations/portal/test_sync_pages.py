@@ -216,3 +216,20 @@ def test_the_error_report_of_an_import_is_downloadable(admin: Client, location: 
     assert "Download the refused rows" in page
     report = admin.get(f"/app/l/{location.pk}/sync/csv/imports/{job.pk}/errors.csv")
     assert b"bad email" in report.content
+
+
+def test_a_database_on_a_private_address_is_refused_on_the_url_field(
+    admin: Client, location: Location
+) -> None:
+    data = {
+        **_https_post(name="Warehouse"),
+        "table": "leads",
+        "key_column": "",
+        "modified_column": "",
+        "url": "postgresql://crm:hunter2-pass@10.0.0.5:5432/crm",
+    }
+    response = admin.post(f"/app/l/{location.pk}/sync/new/sql/", data)
+    assert response.status_code == 400
+    assert "private" in " ".join(response.context["form"].errors["url"])
+    assert "hunter2-pass" not in response.content.decode()
+    assert not ExternalConnection.objects.for_location(location).exists()

@@ -21,7 +21,7 @@ from tenants.models import Location
 from tenants.portal import location_page
 from tenants.request import actor
 
-from .forms import place_error
+from .forms import ROWS_ADDED, initial_from_post, place_error, wants_more_rows
 from .routing_forms import CONDITION_ROWS_EXTRA, RuleForm, agent_names
 
 SECTION = "routing"
@@ -88,6 +88,12 @@ def rule_edit(request: HttpRequest, location: Location, rule_id: int | None = No
         sent = request.POST.get("rows", "")
         if sent.isdigit() and not nested:
             rows = min(max(rows, int(sent)), MAX_CONDITION_ROWS)
+        if wants_more_rows(request.POST) and not nested:
+            rows = min(rows + ROWS_ADDED, MAX_CONDITION_ROWS)
+            typed = initial_from_post(request.POST, lists=("pool_agents", "fallback_agents"))
+            form = RuleForm(initial=typed, location=location, rows=rows)
+            context = {"location": location, "form": form, "rule": rule, "rows": rows}
+            return render(request, "portal/routing/rule_form.html", context)
         form = RuleForm(request.POST, location=location, rows=rows)
         if nested and rule is not None:
             form.kept_conditions = rule.conditions

@@ -22,7 +22,7 @@ from tenants.models import Location
 from tenants.portal import location_page
 from tenants.request import actor
 
-from .forms import place_error, unbranded
+from .forms import ROWS_ADDED, initial_from_post, place_error, unbranded, wants_more_rows
 from .sync_forms import (
     DIRECTIONS,
     FORMS,
@@ -81,7 +81,9 @@ def connection_new(request: HttpRequest, location: Location, kind: str) -> HttpR
         if request.method == "POST"
         else 2 + MAPPING_ROWS_EXTRA
     )
-    if request.method == "POST":
+    if request.method == "POST" and wants_more_rows(request.POST):
+        form = _with_more_rows(request, form_class, location, rows, None)
+    elif request.method == "POST":
         form = form_class(request.POST, location=location, rows=rows)
         if form.is_valid():
             try:
@@ -118,7 +120,9 @@ def connection_edit(request: HttpRequest, location: Location, connection_id: int
     if form_class is None:
         raise Http404  # a kind the portal cannot edit (set up by the agency)
     initial, rows = ConnectionForm.initial_for(connection)
-    if request.method == "POST":
+    if request.method == "POST" and wants_more_rows(request.POST):
+        form = _with_more_rows(request, form_class, location, _rows(request, rows), connection)
+    elif request.method == "POST":
         form = form_class(
             request.POST, location=location, rows=_rows(request, rows), connection=connection
         )
@@ -145,6 +149,20 @@ def connection_edit(request: HttpRequest, location: Location, connection_id: int
     else:
         form = form_class(initial=initial, location=location, rows=rows, connection=connection)
     return _render_form(request, location, form, connection)
+
+
+def _with_more_rows(
+    request: HttpRequest,
+    form_class: type[ConnectionForm],
+    location: Location,
+    rows: int,
+    connection: ExternalConnection | None,
+) -> ConnectionForm:
+    """The form again with what was typed (credentials excepted: they are never rendered back)
+    and more empty mapping rows."""
+    typed = initial_from_post(request.POST, lists=(), drop=form_class.secret_fields)
+    more = min(rows + ROWS_ADDED, MAX_MAPPING_ROWS)
+    return form_class(initial=typed, location=location, rows=more, connection=connection)
 
 
 def _place(form: ConnectionForm, message: str) -> None:

@@ -259,3 +259,16 @@ def test_nested_conditions_set_up_by_the_agency_are_kept_on_an_edit(
     assert response.status_code == 302, response.content.decode()
     rule.refresh_from_db()
     assert (rule.name, rule.conditions) == ("Renamed", nested)
+
+
+def test_more_condition_rows_keep_what_was_typed_and_save_nothing(
+    admin: Client, location: Location
+) -> None:
+    agents = _agents(location)
+    data = _rule_post(pool_agents=agents, more_rows="1")
+    response = admin.post(f"/app/l/{location.pk}/routing/rules/new/", data)
+    assert response.status_code == 200
+    assert response.context["rows"] == 6 and not response.context["form"].errors
+    text = response.content.decode()
+    assert 'name="c5_value"' in text and 'value="Zillow"' in text
+    assert not RoutingRule.objects.for_location(location).exists()

@@ -233,3 +233,14 @@ def test_a_database_on_a_private_address_is_refused_on_the_url_field(
     assert "private" in " ".join(response.context["form"].errors["url"])
     assert "hunter2-pass" not in response.content.decode()
     assert not ExternalConnection.objects.for_location(location).exists()
+
+
+def test_more_mapping_rows_keep_the_settings_but_never_the_credentials(
+    admin: Client, location: Location
+) -> None:
+    data = _https_post(more_rows="1")
+    response = admin.post(f"/app/l/{location.pk}/sync/new/https/", data)
+    text = response.content.decode()
+    assert response.status_code == 200 and 'name="m4_ghl"' in text
+    assert f"{PUBLIC}/hook" in text and "sEcReT-bearer-123" not in text
+    assert not ExternalConnection.objects.for_location(location).exists()

@@ -228,10 +228,12 @@ class AgentProfileForm(forms.Form):
         help_text="Empty: the business's time zone (e.g. Asia/Dubai).",
     )
     out_of_office_from = forms.DateTimeField(
-        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
     out_of_office_until = forms.DateTimeField(
-        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
 
     def __init__(self, *args: Any, location: Location, editing: str | None, **kwargs: Any) -> None:

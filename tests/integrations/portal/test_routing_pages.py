@@ -272,3 +272,25 @@ def test_more_condition_rows_keep_what_was_typed_and_save_nothing(
     text = response.content.decode()
     assert 'name="c5_value"' in text and 'value="Zillow"' in text
     assert not RoutingRule.objects.for_location(location).exists()
+
+
+def test_out_of_office_round_trips_through_the_date_time_inputs(
+    admin: Client, location: Location
+) -> None:
+    user = factories.MirrorUserFactory(location=location)
+    data = _profile_post(
+        user.ghl_id, out_of_office_from="2030-01-02T09:00", out_of_office_until="2030-01-09T09:00"
+    )
+    assert admin.post(f"/app/l/{location.pk}/routing/agents/new/", data).status_code == 302
+    profile = AgentProfile.objects.for_location(location).get()
+    page = admin.get(f"/app/l/{location.pk}/routing/agents/{profile.pk}/").content.decode()
+    assert 'value="2030-01-09T09:00"' in page
+    backwards = _profile_post(
+        user.ghl_id, out_of_office_from="2030-01-09T09:00", out_of_office_until="2030-01-02T09:00"
+    )
+    response = admin.post(f"/app/l/{location.pk}/routing/agents/{profile.pk}/", backwards)
+    assert "must end after it starts" in " ".join(
+        response.context["form"].errors["out_of_office_until"]
+    )
+    profile.refresh_from_db()
+    assert profile.out_of_office_until.year == 2030 and profile.out_of_office_until.day == 9

@@ -244,3 +244,23 @@ def test_more_mapping_rows_keep_the_settings_but_never_the_credentials(
     assert response.status_code == 200 and 'name="m4_ghl"' in text
     assert f"{PUBLIC}/hook" in text and "sEcReT-bearer-123" not in text
     assert not ExternalConnection.objects.for_location(location).exists()
+
+
+def test_a_sheet_address_instead_of_its_id_is_refused_on_the_id_field(
+    admin: Client, location: Location
+) -> None:
+    data = {
+        **_https_post(name="Leads sheet"),
+        "spreadsheet_id": "https://docs.google.com/spreadsheets/d/1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefgh/edit",
+        "sheet": "",
+        "key_column": "",
+        "client_id": "id",
+        "client_secret": "secret",
+        "refresh_token": "refresh",
+    }
+    response = admin.post(f"/app/l/{location.pk}/sync/new/google_sheets/", data)
+    assert response.status_code == 400
+    assert "spreadsheet id is the long code" in " ".join(
+        response.context["form"].errors["spreadsheet_id"]
+    )
+    assert not ExternalConnection.objects.for_location(location).exists()

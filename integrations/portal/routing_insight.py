@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from integrations.mirror.models import MirrorContact
 from integrations.routing.decide import REASONS
 from integrations.routing.figures import Fairness
 from integrations.routing.models import RoutingDecision
@@ -104,10 +105,16 @@ def decisions(request: HttpRequest, location: Location) -> HttpResponse:
     if outcome in RoutingDecision.Status.values:
         queryset = queryset.filter(status=outcome)
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    leads = _lead_names(location, [d.contact_ghl_id for d in page.object_list])
     rows = [
         {
             "decision": d,
+            "lead": leads.get(d.contact_ghl_id) or d.contact_ghl_id,
             "agent": names.get(d.agent_ghl_id, d.agent_ghl_id),
+            # The summary names the agent by id: shown with the person's name instead.
+            "summary": d.summary.replace(d.agent_ghl_id, names.get(d.agent_ghl_id, d.agent_ghl_id))
+            if d.agent_ghl_id
+            else d.summary,
             "candidates": [_candidate(c, names) for c in d.candidates],
         }
         for d in page.object_list
@@ -133,6 +140,14 @@ def decisions(request: HttpRequest, location: Location) -> HttpResponse:
         ),
     }
     return render(request, "portal/routing/decisions.html", context)
+
+
+def _lead_names(location: Location, contact_ids: list[str]) -> dict[str, str]:
+    contacts = MirrorContact.objects.for_location(location).filter(ghl_id__in=contact_ids)
+    found = contacts.values_list("ghl_id", "first_name", "last_name", "email")
+    return {
+        gid: " ".join(p for p in (first, last) if p) or email for gid, first, last, email in found
+    }
 
 
 def _candidate(candidate: dict[str, Any], names: dict[str, str]) -> dict[str, str]:

@@ -227,6 +227,15 @@ def test_decisions_filter_by_outcome_and_explain_candidates(
         summary="Everyone was busy",
         candidates=[{"agent": "A1", "pool": "main", "eligible": False, "reason": "daily_cap"}],
     )
+    lead = factories.MirrorContactFactory(location=location, first_name="Zed", last_name="Lead")
+    (agent,) = _agents(location, 1)
+    factories.RoutingDecisionFactory(
+        location=location,
+        contact_ghl_id=lead.ghl_id,
+        status=RoutingDecision.Status.FALLBACK,
+        agent_ghl_id=agent,
+        summary=f"Rule 'x' → {agent} (fallback).",
+    )
     factories.RoutingDecisionFactory(
         location=location,
         status=RoutingDecision.Status.ASSIGNED,
@@ -237,6 +246,9 @@ def test_decisions_filter_by_outcome_and_explain_candidates(
     text = page.content.decode()
     assert "Everyone was busy" in text and "daily cap reached" in text
     assert "Round robin picked A2" not in text
+    fallback = admin.get(f"/app/l/{location.pk}/routing/decisions/", {"outcome": "fallback"})
+    text = fallback.content.decode()
+    assert "Zed Lead" in text and "→ Agent0 X (fallback)" in text and f"→ {agent}" not in text
 
 
 def test_nested_conditions_set_up_by_the_agency_are_kept_on_an_edit(

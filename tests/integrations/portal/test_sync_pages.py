@@ -13,7 +13,9 @@ from django.test import Client
 from integrations.bulk.models import ContactImport
 from integrations.connectors.models import ExternalConnection, ExternalLink, SyncConflict
 from tenants.models import AuditLogEntry, Location
+from tenants.portal import navigation
 from tests import factories
+from tests.conftest import World
 
 pytestmark = pytest.mark.django_db
 
@@ -264,3 +266,12 @@ def test_a_sheet_address_instead_of_its_id_is_refused_on_the_id_field(
         response.context["form"].errors["spreadsheet_id"]
     )
     assert not ExternalConnection.objects.for_location(location).exists()
+
+
+def test_routing_and_sync_are_in_the_admins_navigation_only(world: World) -> None:
+    own, sibling = world.a.locations
+    admin_nav = {item.key: item.url for item in navigation(location=own, role="admin")}
+    assert admin_nav["routing"] == f"/app/l/{own.pk}/routing/"
+    assert admin_nav["sync"] == f"/app/l/{own.pk}/sync/"
+    member_nav = {item.key for item in navigation(location=sibling, role="member")}
+    assert not {"routing", "sync"} & member_nav

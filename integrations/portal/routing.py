@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from integrations.routing.models import RoutingRule
 from integrations.routing.ordering import rule_move, rule_set_enabled
-from integrations.routing.services import rule_delete, rule_save, rule_validate
+from integrations.routing.services import rule_delete, rule_save
 from saas_platform.kernel.errors import ApplicationError
 from tenants.models import Location
 from tenants.portal import location_page
@@ -127,7 +127,6 @@ def _save_rule(
         "stage_id": stage_id,
     }
     try:
-        rule_validate(location=location, **values)
         rule_save(
             location=location,
             enabled=data["enabled"],

@@ -14,7 +14,6 @@ from integrations.routing.models import AgentProfile
 from integrations.routing.services import (
     agent_profile_delete,
     agent_profile_save,
-    agent_profile_validate,
 )
 from saas_platform.kernel.errors import ApplicationError
 from tenants.models import Location
@@ -100,7 +99,6 @@ def _save(request: HttpRequest, form: AgentProfileForm, location: Location) -> b
         "out_of_office_until": data.get("out_of_office_until"),
     }
     try:
-        agent_profile_validate(location=location, ghl_user_id=data["agent"], **values)
         agent_profile_save(
             location=location,
             ghl_user_id=data["agent"],

@@ -306,3 +306,13 @@ def test_out_of_office_round_trips_through_the_date_time_inputs(
     )
     profile.refresh_from_db()
     assert profile.out_of_office_until.year == 2030 and profile.out_of_office_until.day == 9
+
+
+def test_moving_the_top_rule_up_changes_nothing(admin: Client, location: Location) -> None:
+    top = factories.RoutingRuleFactory(location=location, name="Top", position=5)
+    factories.RoutingRuleFactory(location=location, name="Next", position=5)  # a tie
+    admin.post(f"/app/l/{location.pk}/routing/rules/{top.pk}/move/", {"direction": "up"})
+    rules = RoutingRule.objects.for_location(location).order_by("position", "id")
+    assert [r.name for r in rules] == ["Top", "Next"]
+    bad = admin.post(f"/app/l/{location.pk}/routing/rules/{top.pk}/move/", {"direction": "left"})
+    assert bad.status_code == 400

@@ -275,3 +275,13 @@ def test_routing_and_sync_are_in_the_admins_navigation_only(world: World) -> Non
     assert admin_nav["sync"] == f"/app/l/{own.pk}/sync/"
     member_nav = {item.key for item in navigation(location=sibling, role="member")}
     assert not {"routing", "sync"} & member_nav
+
+
+def test_sync_now_queues_one_run_after_the_commit(
+    admin: Client, location: Location, django_capture_on_commit_callbacks: Any
+) -> None:
+    connection = factories.ExternalConnectionFactory(location=location)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = admin.post(f"/app/l/{location.pk}/sync/{connection.pk}/sync-now/", follow=True)
+    assert "Sync queued" in response.content.decode()
+    assert len(callbacks) == 1

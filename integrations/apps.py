@@ -21,3 +21,5 @@ class IntegrationsConfig(AppConfig):
         register_section(
             Section("appointments", "Appointments", "workspace:appointments", "member", 40)
         )
+        register_section(Section("routing", "Lead routing", "workspace:routing", "admin", 50))
+        register_section(Section("sync", "Sync", "workspace:sync", "admin", 60))

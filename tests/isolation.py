@@ -804,6 +804,99 @@ def _workspace_contact(v: Visitors) -> None:
     _redirects_to_login(v.b_session_on_a().get(url), "/accounts/login/")
 
 
+# --- workspace: routing and sync (integrations/portal/) -----------------------------------------
+
+
+def _location_object(
+    make: Callable[[Any], Any], suffix: str, *, method: str = "get", data: Any = None
+) -> Check:
+    """A workspace page about one object of a location (``app/l/<location>/<suffix>`` with
+    ``{id}`` in the suffix): the location's admin reaches their own object (200, or 302 after a
+    POST); another location's or agency's object, or their own object under another location,
+    is a 404; a plain member is refused; nobody else gets past the sign-in page."""
+
+    def check(v: Visitors) -> None:
+        own, sibling = v.world.a.locations
+        foreign = v.world.b.locations[0]
+
+        def call(client: Client, location: Any, obj: Any) -> Any:
+            url = f"/app/l/{location.pk}/{suffix.format(id=obj.pk)}"
+            return getattr(client, method)(url, data or {})
+
+        admin = v.on_a(v.world.a.client_admin)
+        mine, theirs, b_obj = make(own), make(sibling), make(foreign)
+        assert call(admin, own, theirs).status_code == 404
+        assert call(admin, own, b_obj).status_code == 404
+        assert call(admin, sibling, theirs).status_code == 404
+        assert call(v.on_a(v.world.a.owner), foreign, b_obj).status_code == 404
+        assert call(v.on_a(v.world.a.client_member), sibling, theirs).status_code == 403
+        _redirects_to_login(call(v.on_a(), own, mine), "/accounts/login/")
+        _redirects_to_login(call(v.b_session_on_a(), own, mine), "/accounts/login/")
+        response = call(admin, own, mine)
+        assert response.status_code in ((200,) if method == "get" else (302,)), response.status_code
+        if method == "get" and not getattr(response, "streaming", False):
+            _shows_nothing_of_b(response, v.world)
+
+    return check
+
+
+def _rule(location: Any) -> Any:
+    return factories.RoutingRuleFactory(location=location, name=f"Rule of {location.pk}")
+
+
+def _profile(location: Any) -> Any:
+    return factories.AgentProfileFactory(location=location)
+
+
+def _connection(location: Any) -> Any:
+    # A loopback database: the SSRF guard refuses it before any socket is opened.
+    connection = factories.ExternalConnectionFactory(
+        location=location, kind="sql", config={"table": "leads"}
+    )
+    connection.secrets = {"url": "postgresql://u:p@127.0.0.1:1/leads"}
+    connection.save()
+    return connection
+
+
+def _run(location: Any) -> Any:
+    return factories.ExternalSyncRunFactory(connection=_connection(location))
+
+
+def _conflict(location: Any) -> Any:
+    link = factories.ExternalLinkFactory(connection=_connection(location))
+    return factories.SyncConflictFactory(link=link)
+
+
+def _failed_import(location: Any) -> Any:
+    return factories.ContactImportFactory(
+        location=location, status="partial", failed_rows=1, error_report="row,reason\n2,bad\n"
+    )
+
+
+def _csv_export(v: Visitors) -> None:
+    """The location's contacts as CSV: its own admin only; another location's connection's
+    mapping is a 404 like the other location itself."""
+    own, sibling = v.world.a.locations
+    factories.MirrorContactFactory(location=sibling, email="sibling-secret@example.test")
+    admin = v.on_a(v.world.a.client_admin)
+    response = admin.get(f"/app/l/{own.pk}/sync/csv/contacts.csv")
+    assert response.status_code == 200
+    assert b"sibling-secret" not in b"".join(response.streaming_content)
+    theirs = _connection(sibling)
+    url = f"/app/l/{own.pk}/sync/csv/contacts.csv?connection={theirs.pk}"
+    assert admin.get(url).status_code == 404
+    assert admin.get(f"/app/l/{sibling.pk}/sync/csv/contacts.csv").status_code == 404
+    member = v.on_a(v.world.a.client_member)
+    assert member.get(f"/app/l/{sibling.pk}/sync/csv/contacts.csv").status_code == 403
+    _redirects_to_login(v.on_a().get(f"/app/l/{own.pk}/sync/csv/contacts.csv"), "/accounts/login/")
+
+
+def _new_connection(v: Visitors) -> None:
+    workspace_page("sync/new/https/", access="admin")(v)
+    own = v.world.a.locations[0]
+    assert v.on_a(v.world.a.client_admin).get(f"/app/l/{own.pk}/sync/new/ftp/").status_code == 404
+
+
 PORTAL_CASES.update(
     {
         "app/l/<int:location_id>/dashboard/": workspace_page("dashboard/"),
@@ -816,3 +909,80 @@ PORTAL_CASES.update(
 from tests.isolation_workspace_admin import CASES as _WORKSPACE_ADMIN_CASES  # noqa: E402
 
 PORTAL_CASES.update(_WORKSPACE_ADMIN_CASES)
+
+
+PORTAL_CASES.update(
+    {
+        "app/l/<int:location_id>/routing/": workspace_page("routing/", access="admin"),
+        "app/l/<int:location_id>/routing/rules/new/": workspace_page(
+            "routing/rules/new/", access="admin"
+        ),
+        "app/l/<int:location_id>/routing/rules/<int:rule_id>/": _location_object(
+            _rule, "routing/rules/{id}/"
+        ),
+        "app/l/<int:location_id>/routing/rules/<int:rule_id>/toggle/": _location_object(
+            _rule, "routing/rules/{id}/toggle/", method="post"
+        ),
+        "app/l/<int:location_id>/routing/rules/<int:rule_id>/move/": _location_object(
+            _rule, "routing/rules/{id}/move/", method="post", data={"direction": "up"}
+        ),
+        "app/l/<int:location_id>/routing/rules/<int:rule_id>/delete/": _location_object(
+            _rule, "routing/rules/{id}/delete/", method="post"
+        ),
+        "app/l/<int:location_id>/routing/agents/": workspace_page(
+            "routing/agents/", access="admin"
+        ),
+        "app/l/<int:location_id>/routing/agents/new/": workspace_page(
+            "routing/agents/new/", access="admin"
+        ),
+        "app/l/<int:location_id>/routing/agents/<int:profile_id>/": _location_object(
+            _profile, "routing/agents/{id}/"
+        ),
+        "app/l/<int:location_id>/routing/agents/<int:profile_id>/delete/": _location_object(
+            _profile, "routing/agents/{id}/delete/", method="post"
+        ),
+        "app/l/<int:location_id>/routing/simulate/": workspace_page(
+            "routing/simulate/?days=7", access="admin"
+        ),
+        "app/l/<int:location_id>/routing/decisions/": workspace_page(
+            "routing/decisions/", access="admin"
+        ),
+        "app/l/<int:location_id>/sync/": workspace_page("sync/", access="admin"),
+        "app/l/<int:location_id>/sync/new/<slug:kind>/": _new_connection,
+        "app/l/<int:location_id>/sync/<int:connection_id>/": _location_object(
+            _connection, "sync/{id}/"
+        ),
+        "app/l/<int:location_id>/sync/<int:connection_id>/edit/": _location_object(
+            _connection, "sync/{id}/edit/"
+        ),
+        "app/l/<int:location_id>/sync/<int:connection_id>/sync-now/": _location_object(
+            _connection, "sync/{id}/sync-now/", method="post"
+        ),
+        "app/l/<int:location_id>/sync/<int:connection_id>/pause/": _location_object(
+            _connection, "sync/{id}/pause/", method="post"
+        ),
+        "app/l/<int:location_id>/sync/<int:connection_id>/resume/": _location_object(
+            _connection, "sync/{id}/resume/", method="post"
+        ),
+        "app/l/<int:location_id>/sync/<int:connection_id>/check/": _location_object(
+            _connection, "sync/{id}/check/", method="post"
+        ),
+        "app/l/<int:location_id>/sync/runs/<int:run_id>/progress/": _location_object(
+            _run, "sync/runs/{id}/progress/"
+        ),
+        "app/l/<int:location_id>/sync/conflicts/": workspace_page(
+            "sync/conflicts/", access="admin"
+        ),
+        "app/l/<int:location_id>/sync/conflicts/<int:conflict_id>/resolve/": _location_object(
+            _conflict, "sync/conflicts/{id}/resolve/", method="post", data={"choose": "ghl"}
+        ),
+        "app/l/<int:location_id>/sync/csv/": workspace_page("sync/csv/", access="admin"),
+        "app/l/<int:location_id>/sync/csv/contacts.csv": _csv_export,
+        "app/l/<int:location_id>/sync/csv/upload/": workspace_page(
+            "sync/csv/upload/", access="admin"
+        ),
+        "app/l/<int:location_id>/sync/csv/imports/<int:import_id>/errors.csv": _location_object(
+            _failed_import, "sync/csv/imports/{id}/errors.csv"
+        ),
+    }
+)

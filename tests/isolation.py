@@ -694,3 +694,9 @@ def case_for(route: Route) -> Check | None:
 
 def uncovered(all_routes: list[Route]) -> list[Route]:
     return [route for route in all_routes if case_for(route) is None]
+
+
+# The REST API's cases live beside this module (they build on its visitors).
+from tests.isolation_api import API_CASES  # noqa: E402
+
+PORTAL_CASES.update(API_CASES)

@@ -697,6 +697,7 @@ def uncovered(all_routes: list[Route]) -> list[Route]:
 
 
 # The REST API's cases live beside this module (they build on its visitors).
-from tests.isolation_api import API_CASES  # noqa: E402
+from tests.isolation_api import API_CASES, foreign_api_key  # noqa: E402
 
 PORTAL_CASES.update(API_CASES)
+FOREIGN_OBJECTS["tenants.apikey"] = foreign_api_key

@@ -158,3 +158,9 @@ API_CASES: dict[str, Check] = {
     "api/v1/audit-log/<int:pk>/": _audit_detail,
     "api/v1/^.*$": _unknown_api_path,
 }
+
+
+def foreign_api_key(world: Any) -> Any:
+    return api_key_create(
+        agency=world.b.agency, name="B Location key", scopes=ALL_SCOPES, acting_user=None
+    ).key

@@ -26,3 +26,7 @@ class TenantsConfig(AppConfig):
         registry = checks.registry.registry
         registry.registered_checks.discard(original)
         registry.register(settings_check)
+
+        from .portal import Section, register_section
+
+        register_section(Section("api_keys", "API keys", "portal:api-keys", "admin", 85))

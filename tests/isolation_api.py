@@ -164,3 +164,45 @@ def foreign_api_key(world: Any) -> Any:
     return api_key_create(
         agency=world.b.agency, name="B Location key", scopes=ALL_SCOPES, acting_user=None
     ).key
+
+
+def _portal_key_revoke(v: Visitors) -> None:
+    """Only the business's admins (and the agency's) revoke, and only the business's own keys."""
+    own, sibling = v.world.a.locations
+    mine = api_key_create(
+        agency=v.world.a.agency, location=own, name="A1", scopes=ALL_SCOPES, acting_user=None
+    ).key
+    theirs = api_key_create(
+        agency=v.world.b.agency,
+        location=v.world.b.locations[0],
+        name="B",
+        scopes=ALL_SCOPES,
+        acting_user=None,
+    ).key
+    url = "/app/l/{}/api-keys/{}/revoke/"
+    admin = v.on_a(v.world.a.client_admin)
+    assert admin.post(url.format(own.pk, theirs.pk)).status_code == 404
+    assert admin.post(url.format(v.world.b.locations[0].pk, theirs.pk)).status_code == 404
+    assert admin.post(url.format(sibling.pk, mine.pk)).status_code == 404
+    assert v.on_a(v.world.a.client_member).post(url.format(sibling.pk, mine.pk)).status_code == 403
+    assert admin.get(url.format(own.pk, mine.pk)).status_code == 405
+    from tests.isolation import _redirects_to_login
+
+    _redirects_to_login(v.on_a().post(url.format(own.pk, mine.pk)), "/accounts/login/")
+    _redirects_to_login(v.b_session_on_a().post(url.format(own.pk, mine.pk)), "/accounts/login/")
+    theirs.refresh_from_db()
+    mine.refresh_from_db()
+    assert theirs.revoked_at is None and mine.revoked_at is None
+    assert admin.post(url.format(own.pk, mine.pk)).status_code == 302
+    mine.refresh_from_db()
+    assert mine.revoked_at is not None
+
+
+def _portal_keys_page(v: Visitors) -> None:
+    from tests.isolation import workspace_page
+
+    workspace_page("api-keys/", access="admin")(v)
+
+
+API_CASES["app/l/<int:location_id>/api-keys/"] = _portal_keys_page
+API_CASES["app/l/<int:location_id>/api-keys/<int:key_id>/revoke/"] = _portal_key_revoke

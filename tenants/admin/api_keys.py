@@ -4,6 +4,7 @@ permissions is a new key."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import admin, messages
@@ -21,6 +22,14 @@ from ..models import Location
 from ..request import actor
 from .scoping import AgencyScopedAdmin, agency_of
 
+# How long a rotated key keeps working beside its replacement (hours → label).
+OVERLAP_CHOICES = {
+    "0": "Stop it now",
+    "1": "1 hour",
+    "24": "24 hours",
+    "72": "3 days",
+    "168": "7 days",
+}
 SHOW_ONCE_TEMPLATE = "admin/tenants/apikey/secret_once.html"
 
 
@@ -119,14 +128,28 @@ class AgencyApiKeyAdmin(AgencyScopedAdmin):
             api_key_revoke(key=key, acting_user=actor(request))
         self.message_user(request, f"Revoked {len(keys)} key(s).", messages.SUCCESS)
 
-    @admin.action(description="Rotate the selected keys (old ones work 24 more hours)")
+    @admin.action(description="Rotate the selected keys…")
     def rotate_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> Any:
+        """First a page asking how long the old keys keep working; then the new keys, once."""
         if not self.has_add_permission(request):
             raise PermissionDenied
+        keys = list(queryset)
+        raw_hours = request.POST.get("overlap_hours", "")
+        if raw_hours not in OVERLAP_CHOICES:
+            context = {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": "Rotate API keys",
+                "keys": keys,
+                "overlaps": OVERLAP_CHOICES.items(),
+                "action": "rotate_keys",
+            }
+            return TemplateResponse(request, "admin/tenants/apikey/rotate.html", context)
+        overlap = timedelta(hours=int(raw_hours))
         issued: list[IssuedKey] = []
-        for key in queryset:
+        for key in keys:
             try:
-                issued.append(api_key_rotate(key=key, acting_user=actor(request)))
+                issued.append(api_key_rotate(key=key, acting_user=actor(request), overlap=overlap))
             except ApplicationError as error:
                 self.message_user(request, f"{key}: {error.message}", messages.ERROR)
         if not issued:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from tenants.models import ApiKey
 from tests import factories
@@ -53,12 +55,18 @@ def test_revoke_and_rotate_actions(world: World, agency_client: Any) -> None:
     owner = agency_client(world.a, world.a.owner)
     first = factories.ApiKeyFactory(agency=world.a.agency)
     second = factories.ApiKeyFactory(agency=world.a.agency)
-    rotated = owner.post(ADMIN, {"action": "rotate_keys", "_selected_action": [second.pk]})
+    chosen = {"action": "rotate_keys", "_selected_action": [second.pk]}
+    confirm = owner.post(ADMIN, chosen)
+    assert "keep working for" in confirm.content.decode()
+    second.refresh_from_db()
+    assert second.replaced_by is None  # nothing happens before the overlap is chosen
+    rotated = owner.post(ADMIN, {**chosen, "overlap_hours": "1"})
     assert rotated.status_code == 200
     new_raw = SECRET.search(rotated.content.decode())
     assert new_raw is not None
     second.refresh_from_db()
     assert second.replaced_by is not None and second.expires_at is not None
+    assert second.expires_at - timezone.now() <= timedelta(hours=1)
     owner.post(ADMIN, {"action": "revoke_keys", "_selected_action": [first.pk]})
     first.refresh_from_db()
     assert first.revoked_at is not None

@@ -91,6 +91,19 @@ class TenantScopedViewSet(ApiViewMixin, viewsets.GenericViewSet):  # type: ignor
     def scoped_queryset(self, tenant: ApiTenant) -> QuerySet[Any]:
         raise NotImplementedError
 
+    def initial(self, request: Any, *args: Any, **kwargs: Any) -> None:
+        # No id of ours holds a NUL; PostgreSQL refuses one in a query (a 500 otherwise).
+        if any(isinstance(value, str) and "\x00" in value for value in kwargs.values()):
+            raise Http404
+        super().initial(request, *args, **kwargs)
+
+    def get_serializer(self, *args: Any, **kwargs: Any) -> Any:
+        serializer = super().get_serializer(*args, **kwargs)
+        # Build the field set now, so `?fields=` is checked even when the page is empty.
+        target: Any = getattr(serializer, "child", serializer)
+        _ = target.fields
+        return serializer
+
     def get_queryset(self) -> QuerySet[Any]:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no request, no rows
             return self.schema_model()._default_manager.none()  # type: ignore[no-any-return]

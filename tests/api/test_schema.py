@@ -42,6 +42,7 @@ def test_the_reference_is_branded_and_self_hosted(
     text = response.content.decode()
     assert response.status_code == 200
     assert "<title>Brand A API reference</title>" in text
+    assert "<span>Brand A</span>" in text and "#123456" in text  # the agency's bar
     assert "/static/drf_spectacular_sidecar/" in text
     assert "googleapis" not in text and "cdn." not in text and "Brand B" not in text
 

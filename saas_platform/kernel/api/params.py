@@ -48,7 +48,7 @@ def _parse(name: str, spec: QueryFilter, raw: str) -> Any:
     if len(raw) > spec.max_length:
         raise ValidationError({name: [f"At most {spec.max_length} characters."]})
     if spec.kind == "integer":
-        if not raw.isdigit() or len(raw) > 18:
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
             raise ValidationError({name: ["A whole number."]})
         return int(raw)
     if spec.kind == "datetime":

@@ -26,7 +26,7 @@ def max_body_bytes() -> int:
 def check_body_size(request: HttpRequest) -> None:
     limit = max_body_bytes()
     raw = request.META.get("CONTENT_LENGTH") or "0"
-    declared = int(raw) if raw.isdigit() else 0
+    declared = int(raw) if raw.isascii() and raw.isdigit() else 0
     try:
         too_large = declared > limit or len(request.body) > limit
     except RequestDataTooBig:  # larger than even Django's own ceiling

@@ -93,6 +93,7 @@ class AgencyApiKeyAdmin(AgencyScopedAdmin):
                     name=form.cleaned_data["name"],
                     scopes=form.cleaned_data["scopes"],
                     expires_at=form.expires_at(),
+                    rate_limit_per_minute=form.cleaned_data["rate_limit_per_minute"],
                     acting_user=actor(request),
                 )
             except ApplicationError as error:

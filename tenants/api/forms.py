@@ -48,6 +48,13 @@ class ApiKeyForm(forms.Form):
                 empty_label="The whole agency",
                 help_text="Limit the key to one client location.",
             )
+            self.fields["rate_limit_per_minute"] = forms.IntegerField(
+                label="Requests a minute",
+                min_value=1,
+                max_value=100_000,
+                initial=600,
+                help_text="More are refused (429) until the minute has passed.",
+            )
 
     def expires_at(self) -> datetime | None:
         days = self.cleaned_data.get("expires_in")

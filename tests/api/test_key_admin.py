@@ -26,7 +26,13 @@ def test_create_shows_the_key_once_and_it_works(world: World, agency_client: Any
     assert form.status_code == 200 and "B Location" not in form.content.decode()
     response = owner.post(
         ADMIN + "add/",
-        {"name": "Website", "scopes": ["locations:read"], "location": "", "expires_in": "30"},
+        {
+            "name": "Website",
+            "scopes": ["locations:read"],
+            "location": "",
+            "expires_in": "30",
+            "rate_limit_per_minute": "120",
+        },
     )
     assert response.status_code == 200 and "no-store" in response["Cache-Control"]
     match = SECRET.search(response.content.decode())
@@ -34,6 +40,7 @@ def test_create_shows_the_key_once_and_it_works(world: World, agency_client: Any
     raw = match.group(1)
     key = ApiKey.objects.for_agency(world.a.agency).get()
     assert key.created_by == world.a.owner and key.expires_at is not None
+    assert key.rate_limit_per_minute == 120
     api = Client(HTTP_HOST=world.a.domain, HTTP_AUTHORIZATION=f"Bearer {raw}")
     assert api.get("/api/v1/locations/").status_code == 200
     listing = owner.get(ADMIN).content.decode()
@@ -45,7 +52,12 @@ def test_a_foreign_location_cannot_be_chosen(world: World, agency_client: Any) -
     owner = agency_client(world.a, world.a.owner)
     response = owner.post(
         ADMIN + "add/",
-        {"name": "x", "scopes": ["contacts:read"], "location": world.b.locations[0].pk},
+        {
+            "name": "x",
+            "scopes": ["contacts:read"],
+            "location": world.b.locations[0].pk,
+            "rate_limit_per_minute": "60",
+        },
     )
     assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
     assert not ApiKey.objects.for_agency(world.a.agency).exists()

@@ -23,6 +23,7 @@ def test_a_valid_key_lists_its_agencys_locations(world: World, make_key: Any, ap
     key = make_key(world.a.agency)
     response = api(key).get(LOCATIONS)
     assert response.status_code == 200, response.content
+    assert response["Cache-Control"] == "private, no-store"
     names = [row["name"] for row in response.json()["data"]]
     assert names == ["A Location 1", "A Location 2"]
     assert set(response.json()["data"][0]) == {

@@ -67,6 +67,8 @@ class ApiViewMixin:
             setattr(request, CLAIM_ATTR, None)
         if isinstance(response, Response):
             add_rate_headers(request, response)
+            # Tenant data: no shared cache (proxy, CDN) may keep or serve it to anyone else.
+            response.setdefault("Cache-Control", "private, no-store")
         final: Response = super().finalize_response(  # type: ignore[misc]
             request, response, *args, **kwargs
         )

@@ -148,6 +148,7 @@ staff_site.register(StripeAccount, billing_admin.StaffStripeAccountAdmin)
 staff_site.register(Plan, billing_admin.StaffPlanAdmin)
 staff_site.register(Subscription, billing_admin.StaffSubscriptionAdmin)
 staff_site.register(StripeEvent, billing_admin.StripeEventAdmin)
+staff_site.register(ApiKey, api_keys_admin.StaffApiKeyAdmin)
 
 
 class _StaffOnly(StaffAdminMixin, admin.ModelAdmin[Any]):

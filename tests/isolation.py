@@ -701,3 +701,4 @@ from tests.isolation_api import API_CASES, foreign_api_key  # noqa: E402
 
 PORTAL_CASES.update(API_CASES)
 FOREIGN_OBJECTS["tenants.apikey"] = foreign_api_key
+STAFF_OBJECTS["tenants.apikey"] = foreign_api_key

@@ -20,7 +20,7 @@ from ..api.keys import IssuedKey, api_key_create, api_key_revoke, api_key_rotate
 from ..api.models import ApiKey
 from ..models import Location
 from ..request import actor
-from .scoping import AgencyScopedAdmin, agency_of
+from .scoping import AgencyScopedAdmin, StaffAdminMixin, agency_of
 
 # How long a rotated key keeps working beside its replacement (hours → label).
 OVERLAP_CHOICES = {
@@ -156,3 +156,33 @@ class AgencyApiKeyAdmin(AgencyScopedAdmin):
         if not issued:
             return None
         return self._show_secrets(request, issued, "API keys rotated")
+
+
+class StaffApiKeyAdmin(StaffAdminMixin, admin.ModelAdmin[ApiKey]):
+    """Operators see every agency's keys (never a secret: only digests exist) and can revoke a
+    leaked one; creating keys is the agencies' business."""
+
+    list_display = ["name", "prefix", "agency", "location", "last_used_at", "expires_at", "state"]
+    list_filter = ["agency"]
+    search_fields = ["name", "prefix"]
+    list_select_related = ["agency", "location"]
+    fields = (*AgencyApiKeyAdmin.fields, "agency")
+    readonly_fields = fields
+    actions = ["revoke_keys"]
+    state = AgencyApiKeyAdmin.state
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Revoke the selected keys (effective immediately)")
+    def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        keys = list(queryset)
+        for key in keys:
+            api_key_revoke(key=key, acting_user=actor(request))
+        self.message_user(request, f"Revoked {len(keys)} key(s).", messages.SUCCESS)

@@ -90,3 +90,14 @@ def test_agency_staff_may_look_but_not_create(world: World, agency_client: Any) 
     staff = agency_client(world.a, world.a.staff)
     assert staff.get(ADMIN).status_code == 200
     assert staff.get(ADMIN + "add/").status_code == 403
+
+
+def test_operators_can_revoke_any_agencys_key(world: World, platform_client: Any) -> None:
+    key = factories.ApiKeyFactory(agency=world.b.agency)
+    operator = platform_client(world.operator)
+    listing = operator.get(ADMIN).content.decode()
+    assert key.prefix in listing and key.raw_key not in listing
+    operator.post(ADMIN, {"action": "revoke_keys", "_selected_action": [key.pk]})
+    key.refresh_from_db()
+    assert key.revoked_at is not None
+    assert operator.get(ADMIN + "add/").status_code == 403

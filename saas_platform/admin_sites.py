@@ -39,12 +39,14 @@ from integrations.reporting.models import ReportSchedule
 from integrations.routing.models import AgentProfile, RoutingDecision, RoutingRule
 from integrations.sync.models import LocationSync, SyncRun
 from tenants.admin import agency as agency_admin
+from tenants.admin import api_keys as api_keys_admin
 from tenants.admin import onboarding as onboarding_admin
 from tenants.admin import staff as staff_admin
 from tenants.admin.scoping import AgencyAdminLoginForm, StaffAdminMixin, agency_role, is_operator
 from tenants.models import (
     Agency,
     AgencyDomain,
+    ApiKey,
     AuditLogEntry,
     Branding,
     Invitation,
@@ -120,6 +122,7 @@ agency_site.register(ReportSchedule, admin_reporting.ReportScheduleAdmin)  # + d
 agency_site.register(StripeAccount, billing_admin.AgencyStripeAccountAdmin)
 agency_site.register(Plan, billing_admin.AgencyPlanAdmin)
 agency_site.register(Subscription, billing_admin.AgencySubscriptionAdmin)
+agency_site.register(ApiKey, api_keys_admin.AgencyApiKeyAdmin)
 
 staff_site.register(Agency, staff_admin.StaffAgencyAdmin)
 # The Location list with the pack action of the integrations (tenants may not import them).
@@ -145,6 +148,7 @@ staff_site.register(StripeAccount, billing_admin.StaffStripeAccountAdmin)
 staff_site.register(Plan, billing_admin.StaffPlanAdmin)
 staff_site.register(Subscription, billing_admin.StaffSubscriptionAdmin)
 staff_site.register(StripeEvent, billing_admin.StripeEventAdmin)
+staff_site.register(ApiKey, api_keys_admin.StaffApiKeyAdmin)
 
 
 class _StaffOnly(StaffAdminMixin, admin.ModelAdmin[Any]):

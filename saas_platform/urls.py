@@ -22,5 +22,6 @@ urlpatterns = [
     # The client workspace (tenants.portal): each app mounts its own pages under the location.
     path("app/l/<int:location_id>/", include("integrations.portal.urls")),
     path("app/l/<int:location_id>/", include("billing.portal_urls")),
+    path("api/v1/", include("saas_platform.api_urls")),
     path("", include("tenants.urls")),
 ]

@@ -33,3 +33,4 @@ class TenantsConfig(AppConfig):
         register_section(
             Section("settings", "Settings", "portal:settings", access="admin", order=90)
         )
+        register_section(Section("api_keys", "API keys", "portal:api-keys", "admin", 85))

@@ -389,6 +389,7 @@ class AuditLogEntry(TenantOwnedModel):
 
 # Invitations and location requests, entitlements and revenue live beside this module (kept
 # under ~400 lines).
+from .api.models import ApiKey as ApiKey  # noqa: E402
 from .commerce_models import LocationEntitlements as LocationEntitlements  # noqa: E402
 from .commerce_models import LocationRevenue as LocationRevenue  # noqa: E402
 from .onboarding_models import Invitation as Invitation  # noqa: E402

@@ -2,6 +2,7 @@ from django.urls import path
 
 from . import views
 from .accounts import views as account_views
+from .api import portal_views as api_portal
 
 app_name = "portal"
 
@@ -16,6 +17,12 @@ urlpatterns = [
     ),
     path("app/", views.home, name="home"),
     path("app/l/<int:location_id>/", views.location_home, name="location"),
+    path("app/l/<int:location_id>/api-keys/", api_portal.api_keys, name="api-keys"),
+    path(
+        "app/l/<int:location_id>/api-keys/<int:key_id>/revoke/",
+        api_portal.api_key_revoke_view,
+        name="api-key-revoke",
+    ),
 ]
 
 # The workspace's team and settings pages (tenants.portal_team, tenants.portal_settings).

@@ -53,6 +53,7 @@ from tenants import services
 from tenants.models import (
     Agency,
     AgencyDomain,
+    ApiKey,
     AuditLogEntry,
     Branding,
     Invitation,
@@ -657,3 +658,25 @@ class LocationRevenueFactory(factory.django.DjangoModelFactory):
     paid_on = factory.LazyFunction(timezone.localdate)
     amount = 49
     currency = "usd"
+
+
+class ApiKeyFactory(factory.django.DjangoModelFactory):
+    """Made through the service; the full key is on ``obj.raw_key`` (shown once in real life)."""
+
+    class Meta:
+        model = ApiKey
+
+    agency = factory.SubFactory(AgencyFactory)
+    location = None
+    name = factory.Sequence(lambda n: f"Integration {n}")
+    scopes = factory.LazyFunction(lambda: ["locations:read", "contacts:write", "audit_log:read"])
+    expires_at = None
+    rate_limit_per_minute = 600
+
+    @classmethod
+    def _create(cls, model_class: Any, *args: Any, **kwargs: Any) -> Any:
+        from tenants.api.keys import api_key_create
+
+        issued = api_key_create(acting_user=None, **kwargs)
+        issued.key.raw_key = issued.secret  # type: ignore[attr-defined]
+        return issued.key

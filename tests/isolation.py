@@ -986,3 +986,9 @@ PORTAL_CASES.update(
         ),
     }
 )
+# The REST API's cases live beside this module (they build on its visitors).
+from tests.isolation_api import API_CASES, foreign_api_key  # noqa: E402
+
+PORTAL_CASES.update(API_CASES)
+FOREIGN_OBJECTS["tenants.apikey"] = foreign_api_key
+STAFF_OBJECTS["tenants.apikey"] = foreign_api_key

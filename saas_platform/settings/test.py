@@ -1,5 +1,7 @@
 """pytest: the real engines, fast hashing, captured mail, tasks run in-process."""
 
+import secrets
+
 from .base import *  # noqa: F403
 from .base import env
 
@@ -33,3 +35,8 @@ STRIPE_SECRET_KEY = "sk_test_sandbox_only"  # noqa: S105 — not a real key
 STRIPE_API_BASE = "https://stripe.test"
 STRIPE_WEBHOOK_SECRETS = ["whsec_test_platform"]
 STRIPE_CONNECT_WEBHOOK_SECRETS = ["whsec_test_connect"]
+
+# API rate logs and idempotency records of one test run never meet another run's (key ids repeat
+# after --create-db).
+API_RATE_KEY_PREFIX = f"test:api:rl:{secrets.token_hex(4)}"
+API_IDEMPOTENCY_KEY_PREFIX = f"test:api:idem:{secrets.token_hex(4)}"

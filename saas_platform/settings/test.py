@@ -33,3 +33,8 @@ STRIPE_SECRET_KEY = "sk_test_sandbox_only"  # noqa: S105 — not a real key
 STRIPE_API_BASE = "https://stripe.test"
 STRIPE_WEBHOOK_SECRETS = ["whsec_test_platform"]
 STRIPE_CONNECT_WEBHOOK_SECRETS = ["whsec_test_connect"]
+
+# Embedded SSO: the stand-in's published sandbox secret (sandbox/ghl/config.py).
+GHL_SSO_SHARED_SECRET = "sandbox-only-sso-shared-secret"  # noqa: S105 — a published sandbox value
+# Failure counters live in Redis across runs; the one test of the limit lowers it for itself.
+GHL_SSO_MAX_FAILURES = 10_000

@@ -1,0 +1,62 @@
+"""Let the CRM frame our pages, but only the SSO page and sessions that embedded SSO made.
+
+Inside the CRM our pages are a cross-site iframe. Browsers send a ``SameSite=Lax`` cookie to a
+cross-site iframe never, so a session made there would be lost on the next click; and Django
+refuses framing altogether (``X-Frame-Options: DENY``). For the SSO page and for sessions flagged
+by the SSO sign-in only, this middleware
+
+* marks the session and CSRF cookies ``SameSite=None; Secure`` (browsers require Secure with
+  None), each time they are set;
+* replaces ``X-Frame-Options`` with ``Content-Security-Policy: frame-ancestors`` listing the CRM's
+  origins (settings.GHL_SSO_FRAME_ANCESTORS), so no other site can frame an embedded session to
+  click-jack it.
+
+Every other session keeps ``Lax`` cookies and ``DENY``. It sits outside the session, CSRF and
+clickjacking middleware so it sees the cookies and headers they set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+SESSION_EMBEDDED_KEY = "integrations.ghl.sso_embedded"
+# A view sets this on a response that must be frameable before any session exists.
+EMBEDDABLE_ATTR = "ghl_embeddable"
+
+Handler = Callable[[HttpRequest], HttpResponse]
+
+
+def is_embedded(request: HttpRequest) -> bool:
+    session = getattr(request, "session", None)
+    return bool(session is not None and session.get(SESSION_EMBEDDED_KEY))
+
+
+def frame_ancestors() -> str:
+    return " ".join(["'self'", *settings.GHL_SSO_FRAME_ANCESTORS])
+
+
+class EmbeddedSessionMiddleware:
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if getattr(response, EMBEDDABLE_ATTR, False) or is_embedded(request):
+            self._allow_framing(response)
+        return response
+
+    @staticmethod
+    def _allow_framing(response: HttpResponse) -> None:
+        for name in (settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME):
+            morsel = response.cookies.get(name)
+            if morsel is not None:
+                morsel["samesite"] = "None"
+                morsel["secure"] = True
+        if "X-Frame-Options" in response:
+            del response["X-Frame-Options"]
+        policy = f"frame-ancestors {frame_ancestors()}"
+        existing = response.get("Content-Security-Policy")
+        response["Content-Security-Policy"] = f"{existing}; {policy}" if existing else policy

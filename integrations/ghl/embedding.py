@@ -5,8 +5,8 @@ cross-site iframe never, so a session made there would be lost on the next click
 refuses framing altogether (``X-Frame-Options: DENY``). For the SSO page and for sessions flagged
 by the SSO sign-in only, this middleware
 
-* marks the session and CSRF cookies ``SameSite=None; Secure`` (browsers require Secure with
-  None), each time they are set;
+* marks the session and CSRF cookies ``SameSite=None; Secure; Partitioned`` each time they
+  are set (see ``PartitionedMorsel``);
 * replaces ``X-Frame-Options`` with ``Content-Security-Policy: frame-ancestors`` listing the CRM's
   origins (settings.GHL_SSO_FRAME_ANCESTORS), so no other site can frame an embedded session to
   click-jack it.
@@ -18,6 +18,7 @@ clickjacking middleware so it sees the cookies and headers they set.
 from __future__ import annotations
 
 from collections.abc import Callable
+from http.cookies import Morsel
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -38,6 +39,27 @@ def frame_ancestors() -> str:
     return " ".join(["'self'", *settings.GHL_SSO_FRAME_ANCESTORS])
 
 
+class PartitionedMorsel(Morsel[str]):
+    """A cookie with the ``Partitioned`` attribute (CHIPS), which Python's ``http.cookies``
+    only learns in 3.14. Browsers that block third-party cookies (incognito windows, Safari,
+    Firefox's total cookie protection) still keep a partitioned cookie, in a jar of its own for
+    the top-level site: the CRM. The cookie is then also unknown to a top-level visit of our
+    domain, which is what we want from a session made inside the CRM."""
+
+    @classmethod
+    def embedded_copy_of(cls, morsel: Morsel[str]) -> PartitionedMorsel:
+        copy = cls()
+        copy.set(morsel.key, morsel.value, morsel.coded_value)
+        for attribute, value in morsel.items():
+            copy[attribute] = value
+        copy["samesite"] = "None"
+        copy["secure"] = True  # browsers drop SameSite=None without Secure
+        return copy
+
+    def OutputString(self, attrs: list[str] | None = None) -> str:
+        return f"{super().OutputString(attrs)}; Partitioned"
+
+
 class EmbeddedSessionMiddleware:
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
@@ -53,8 +75,7 @@ class EmbeddedSessionMiddleware:
         for name in (settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME):
             morsel = response.cookies.get(name)
             if morsel is not None:
-                morsel["samesite"] = "None"
-                morsel["secure"] = True
+                response.cookies[name] = PartitionedMorsel.embedded_copy_of(morsel)
         if "X-Frame-Options" in response:
             del response["X-Frame-Options"]
         policy = f"frame-ancestors {frame_ancestors()}"

@@ -122,6 +122,7 @@ def test_location_user_lands_in_their_workspace(world: World) -> None:
     assert client.session[SESSION_EMBEDDED_KEY] is True
     cookie = response.cookies["sessionid"]
     assert cookie["samesite"] == "None" and cookie["secure"]
+    assert cookie.OutputString().endswith("; Partitioned")
     assert client.get(response["Location"]).status_code == 200
 
 

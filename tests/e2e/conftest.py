@@ -9,14 +9,14 @@ the live server with the right Host header and the tenant middleware sees a real
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
+# E2E_CHROMIUM points elsewhere (or at nothing, to see the skip) without editing this file.
+CHROMIUM = Path(os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 # Playwright's sync API keeps an event loop in the test thread; Django refuses ORM calls from a
 # thread with a running loop unless told it is safe (it is: the loop never runs our code).
@@ -78,10 +78,3 @@ def portal_url(live_server: Any) -> Any:
         return f"http://{domain}:{port}{path}"
 
     return url
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    # pytest-playwright writes an (empty) folder of traces by default; keep the tree clean.
-    results = Path(str(session.config.rootpath)) / "test-results"
-    if results.is_dir() and not any(results.iterdir()):
-        shutil.rmtree(results, ignore_errors=True)

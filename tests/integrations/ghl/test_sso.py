@@ -123,7 +123,11 @@ def test_location_user_lands_in_their_workspace(world: World) -> None:
     cookie = response.cookies["sessionid"]
     assert cookie["samesite"] == "None" and cookie["secure"]
     assert cookie.OutputString().endswith("; Partitioned")
-    assert client.get(response["Location"]).status_code == 200
+    workspace = client.get(response["Location"])
+    assert workspace.status_code == 200
+    # The embedded session's pages may be framed by the CRM (and only by it).
+    assert "X-Frame-Options" not in workspace
+    assert workspace["Content-Security-Policy"].startswith("frame-ancestors 'self' https://")
 
 
 def test_agency_user_lands_on_the_portal_home(world: World) -> None:

@@ -219,16 +219,38 @@ def _location_member(*, user: User, location: Location) -> bool:
     )
 
 
+def _join(
+    *, agency: Agency, context: SsoContext, role: str, location: Location | None
+) -> SsoSignIn:
+    """A first visit from the CRM, where the agency lets CRM users join (``allow_sso_join``)."""
+    if not agency.allow_sso_join:
+        raise SsoAccessRefused
+    user = user_create(
+        agency=agency, email=context.email, full_name=context.user_name[:200], acting_user=None
+    )
+    membership_grant(user=user, role=role, location=location, acting_user=None)
+    log.info(
+        "ghl.sso.user_joined",
+        agency_id=agency.pk,
+        location_id=location.pk if location else None,
+        user_id=user.pk,
+        role=role,
+    )
+    return SsoSignIn(user=user, location=location, created=True)
+
+
 @transaction.atomic
 def sso_sign_in_resolve(*, agency: Agency, context: SsoContext) -> SsoSignIn:
-    """Who this context signs in as on ``agency``'s domain (rules in docs/sso.md).
+    """Who this context signs in as on ``agency``'s domain (rules and reasons in docs/sso.md).
 
     * the context's company must be this domain's agency, else ``SsoWrongAgency``;
-    * an agency context signs in an existing agency member with that e-mail; nobody is created;
+    * an agency context signs in an existing agency member with that e-mail;
     * a location context needs that GHL location under this agency, and signs in a user with a
       client membership there who holds no agency role (so a sub-account admin in GHL who adds a
-      user with an agency person's address gets nothing); a new address becomes a client member
-      only when the agency lets clients join without an invitation (``allow_self_signup``).
+      user with an agency person's address gets nothing);
+    * an e-mail without an account joins (agency context: agency staff; location context: client
+      member of that location) only where the agency allows it; an existing account is never
+      given a membership it did not have.
     """
     if not agency.ghl_company_id or context.company_id != agency.ghl_company_id:
         raise SsoWrongAgency
@@ -236,7 +258,11 @@ def sso_sign_in_resolve(*, agency: Agency, context: SsoContext) -> SsoSignIn:
     if user is not None and not user.is_active:
         raise SsoAccessRefused
     if context.type == "agency":
-        if user is None or not _agency_member(user=user, agency=agency):
+        if user is None:
+            return _join(
+                agency=agency, context=context, role=Membership.Role.AGENCY_STAFF, location=None
+            )
+        if not _agency_member(user=user, agency=agency):
             raise SsoAccessRefused
         return SsoSignIn(user=user, location=None, created=False)
 
@@ -248,24 +274,15 @@ def sso_sign_in_resolve(*, agency: Agency, context: SsoContext) -> SsoSignIn:
     )
     if location is None:
         raise SsoLocationUnknown
-    if user is not None:
-        if _agency_member(user=user, agency=agency) or not _location_member(
-            user=user, location=location
-        ):
-            raise SsoAccessRefused
-        return SsoSignIn(user=user, location=location, created=False)
-    if not agency.allow_self_signup:
+    if user is None:
+        return _join(
+            agency=agency, context=context, role=Membership.Role.CLIENT_MEMBER, location=location
+        )
+    if _agency_member(user=user, agency=agency) or not _location_member(
+        user=user, location=location
+    ):
         raise SsoAccessRefused
-    user = user_create(
-        agency=agency, email=context.email, full_name=context.user_name[:200], acting_user=None
-    )
-    membership_grant(
-        user=user, role=Membership.Role.CLIENT_MEMBER, location=location, acting_user=None
-    )
-    log.info(
-        "ghl.sso.user_provisioned", agency_id=agency.pk, location_id=location.pk, user_id=user.pk
-    )
-    return SsoSignIn(user=user, location=location, created=True)
+    return SsoSignIn(user=user, location=location, created=False)
 
 
 def sso_sign_in_from_payload(*, agency: Agency, payload: str, client: str) -> SsoSignIn:

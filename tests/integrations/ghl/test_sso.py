@@ -177,22 +177,56 @@ def test_client_of_another_location_is_refused(world: World) -> None:
     assert post(client_for(world.a), world.a, encrypted_context(data, SECRET)).status_code == 403
 
 
-def test_new_address_joins_only_where_the_agency_allows_self_signup(world: World) -> None:
+def test_new_address_joins_only_where_the_agency_allows_it(world: World) -> None:
     data = context(
         world.a, world.a.client_admin, email="newcomer@example.com", userName="New Comer"
     )
+    world.a.agency.allow_self_signup = True  # a different setting: open sign-up is not SSO join
+    world.a.agency.save()
     assert post(client_for(world.a), world.a, encrypted_context(data, SECRET)).status_code == 403
     assert selectors.user_find(agency=world.a.agency, email="newcomer@example.com") is None
 
-    world.a.agency.allow_self_signup = True
+    world.a.agency.allow_sso_join = True
     world.a.agency.save()
     response = post(client_for(world.a), world.a, encrypted_context(data, SECRET))
     assert response.status_code == 302
     user = selectors.user_find(agency=world.a.agency, email="newcomer@example.com")
     assert user is not None and not user.has_usable_password()
+    assert user.full_name == "New Comer"
     membership = Membership.objects.for_agency(world.a.agency).get(user=user)
     assert membership.role == Membership.Role.CLIENT_MEMBER
     assert membership.location == world.a.locations[0]
+
+
+def test_new_agency_user_joins_as_staff_where_allowed(world: World) -> None:
+    data = context(world.a, world.a.staff, type="agency", email="teammate@a.example")
+    assert post(client_for(world.a), world.a, encrypted_context(data, SECRET)).status_code == 403
+
+    world.a.agency.allow_sso_join = True
+    world.a.agency.save()
+    response = post(client_for(world.a), world.a, encrypted_context(data, SECRET))
+    assert response.status_code == 302 and response["Location"] == "/app/"
+    user = selectors.user_find(agency=world.a.agency, email="teammate@a.example")
+    membership = Membership.objects.for_agency(world.a.agency).get(user=user)
+    assert membership.role == Membership.Role.AGENCY_STAFF and membership.location is None
+
+
+def test_existing_accounts_are_never_widened(world: World) -> None:
+    world.a.agency.allow_sso_join = True
+    world.a.agency.save()
+    # A client asking in as an agency user, and a client of one location asking for the other.
+    as_agency = context(world.a, world.a.client_admin, type="agency")
+    other_location = context(world.a, world.a.client_member)
+    for data in (as_agency, other_location):
+        response = post(client_for(world.a), world.a, encrypted_context(data, SECRET))
+        assert response.status_code == 403
+    assert (
+        Membership.objects.for_agency(world.a.agency).filter(user=world.a.client_admin).count() == 1
+    )
+    assert (
+        Membership.objects.for_agency(world.a.agency).filter(user=world.a.client_member).count()
+        == 1
+    )
 
 
 def test_cross_site_post_is_refused(world: World) -> None:

@@ -193,8 +193,12 @@ def sso_failures_check(*, client: str) -> None:
 
 def sso_failure_record(*, client: str) -> None:
     key = FAILURE_KEY.format(client=client)
-    cache.add(key, 0, timeout=settings.GHL_SSO_FAILURE_WINDOW_SECONDS)
-    cache.incr(key)
+    window = settings.GHL_SSO_FAILURE_WINDOW_SECONDS
+    if not cache.add(key, 1, timeout=window):
+        try:
+            cache.incr(key)
+        except ValueError:  # the window ended between the two calls: start a new one
+            cache.set(key, 1, timeout=window)
 
 
 def sso_payload_claim(*, payload: str) -> None:

@@ -50,6 +50,8 @@ migrations-check: install
 # (pytest-xdist), each with its own test database and GHL stand-in, use both cores.
 PYTEST_WORKERS ?= 2
 pytest: install
+	@test -x /usr/bin/chromium || echo "NOTE: /usr/bin/chromium is missing: browser tests (tests/e2e) \
+	will be skipped (apt-get install -y chromium)"
 	@$(ENGINES) $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; \
 	exit $$status

@@ -96,6 +96,13 @@ class Agency(TimeStampedModel):
     allow_self_signup = models.BooleanField(
         default=False, help_text="Let clients sign up on the portal without an invitation."
     )
+    allow_sso_join = models.BooleanField(
+        "let CRM users join by single sign-on",
+        default=False,
+        help_text="People signed in to your CRM who open the portal from its menu link get an "
+        "account on their first visit: agency users as agency staff, sub-account users as "
+        "members of their business. Off: only people who already have an account get in.",
+    )
 
     class Meta:
         verbose_name_plural = "agencies"

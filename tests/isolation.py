@@ -992,3 +992,53 @@ from tests.isolation_api import API_CASES, foreign_api_key  # noqa: E402
 PORTAL_CASES.update(API_CASES)
 FOREIGN_OBJECTS["tenants.apikey"] = foreign_api_key
 STAFF_OBJECTS["tenants.apikey"] = foreign_api_key
+# --- embedded SSO (integrations/ghl/sso.py) ------------------------------------------------------
+
+
+def _sso_payload(tenant: Any, user: Any, **overrides: Any) -> str:
+    from sandbox.ghl.sso import encrypted_context
+
+    context = {
+        "userId": "GhlIsolationUser0001",
+        "companyId": tenant.agency.ghl_company_id,
+        "type": "location",
+        "activeLocation": tenant.locations[0].ghl_location_id,
+        "email": user.email,
+        "userName": "Isolation",
+    }
+    return encrypted_context(context | overrides, settings.GHL_SSO_SHARED_SECRET)
+
+
+def _sso_page(v: Visitors) -> None:
+    """The SSO page is public (it only asks the CRM frame), and branded with the domain's agency."""
+    for client in (v.on_a(), v.b_session_on_a()):
+        response = client.get("/integrations/sso/ghl/")
+        assert response.status_code == 200
+        assert "Brand A" in response.content.decode() and "Brand B" not in response.content.decode()
+
+
+def _sso_sign_in(v: Visitors) -> None:
+    """A's payload signs in on A; B's company or B's location on A's domain never does."""
+    a, b = v.world.a, v.world.b
+    url, origin = "/integrations/sso/ghl/sign-in/", f"http://{a.domain}"
+
+    def post(payload: str) -> Any:
+        return v.on_a().post(url, {"payload": payload}, HTTP_ORIGIN=origin)
+
+    assert post(_sso_payload(a, a.client_admin)).status_code == 302
+    assert post(_sso_payload(b, b.client_admin)).status_code == 403
+    own_company_foreign_location = _sso_payload(
+        a, a.client_admin, activeLocation=b.locations[0].ghl_location_id
+    )
+    assert post(own_company_foreign_location).status_code == 404
+    assert post("garbage").status_code == 400
+    session_of_b = v.b_session_on_a()
+    response = session_of_b.post(url, {"payload": _sso_payload(b, b.owner)}, HTTP_ORIGIN=origin)
+    assert response.status_code == 403
+    assert v.on_a().get(url).status_code == 405
+
+
+PORTAL_CASES |= {
+    "integrations/sso/ghl/": _sso_page,
+    "integrations/sso/ghl/sign-in/": _sso_sign_in,
+}

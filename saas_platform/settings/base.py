@@ -69,6 +69,8 @@ MIDDLEWARE = [
     "tenants.middleware.TenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Sessions made by embedded SSO: cross-site cookies and framing by the CRM only (docs/sso.md).
+    "integrations.ghl.embedding.EmbeddedSessionMiddleware",
     # Signed server-to-server POSTs (webhooks) skip the browser middleware below.
     "saas_platform.kernel.machine.MachineEndpointMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -267,6 +269,23 @@ GHL_RATE_SAFETY_MS = env.int("GHL_RATE_SAFETY_MS", default=100)
 GHL_RATE_INTERACTIVE_RESERVE = env.int("GHL_RATE_INTERACTIVE_RESERVE", default=10)
 GHL_DAILY_BULK_RESERVE = env.float("GHL_DAILY_BULK_RESERVE", default=0.1)
 GHL_RATE_KEY_PREFIX = env.str("GHL_RATE_KEY_PREFIX", default="ghl:rl")
+
+# Embedded SSO (docs/sso.md): the app's Shared Secret decrypts the user context GHL hands our
+# custom menu page. From the environment only; never logged, never shown.
+GHL_SSO_SHARED_SECRET = env.str("GHL_SSO_SHARED_SECRET", default="")
+# Origins allowed to frame the SSO page and embedded sessions (CSP frame-ancestors). An agency on
+# a white-label CRM domain needs that domain added here.
+GHL_SSO_FRAME_ANCESTORS: list[str] = env.list(
+    "GHL_SSO_FRAME_ANCESTORS",
+    default=[
+        "https://app.gohighlevel.com",
+        "https://*.gohighlevel.com",
+        "https://*.leadconnectorhq.com",
+    ],
+)
+GHL_SSO_REPLAY_SECONDS = env.int("GHL_SSO_REPLAY_SECONDS", default=30 * 86400)
+GHL_SSO_MAX_FAILURES = env.int("GHL_SSO_MAX_FAILURES", default=20)
+GHL_SSO_FAILURE_WINDOW_SECONDS = env.int("GHL_SSO_FAILURE_WINDOW_SECONDS", default=600)
 
 # --- billing (Stripe) ----------------------------------------------------------------------------
 # The platform's Stripe account; agencies' accounts are Connect accounts reached through it.

@@ -25,3 +25,6 @@ GHL_WEBHOOK_ED25519_KEYS = env.list(
 GHL_WEBHOOK_RSA_KEYS = env.list(
     "GHL_WEBHOOK_RSA_KEYS", default=[str(RUN_DIR / "ghl" / "rsa_public.pem")]
 )
+# Embedded SSO against the stand-in: its published sandbox secret, and its page may frame ours.
+GHL_SSO_SHARED_SECRET = env.str("GHL_SSO_SHARED_SECRET", default="sandbox-only-sso-shared-secret")
+GHL_SSO_FRAME_ANCESTORS = env.list("GHL_SSO_FRAME_ANCESTORS", default=[_GHL_STANDIN])

@@ -40,3 +40,7 @@ STRIPE_CONNECT_WEBHOOK_SECRETS = ["whsec_test_connect"]
 # after --create-db).
 API_RATE_KEY_PREFIX = f"test:api:rl:{secrets.token_hex(4)}"
 API_IDEMPOTENCY_KEY_PREFIX = f"test:api:idem:{secrets.token_hex(4)}"
+# Embedded SSO: the stand-in's published sandbox secret (sandbox/ghl/config.py).
+GHL_SSO_SHARED_SECRET = "sandbox-only-sso-shared-secret"  # noqa: S105 — a published sandbox value
+# Failure counters live in Redis across runs; the one test of the limit lowers it for itself.
+GHL_SSO_MAX_FAILURES = 10_000

@@ -14,6 +14,7 @@ from starlette.types import Receive, Scope, Send
 from sandbox.ghl.api.routes import api_routes
 from sandbox.ghl.control.api import control_routes
 from sandbox.ghl.control.page import status_page
+from sandbox.ghl.control.sso import sso_routes
 from sandbox.ghl.oauth.consent import consent_endpoints
 from sandbox.ghl.pipeline import ApiRouter
 from sandbox.ghl.state import SandboxState
@@ -27,6 +28,7 @@ class StandInApp:
         self.router = ApiRouter(state, api_routes())
         show, submit = consent_endpoints(state)
         routes = control_routes(state, self.router)
+        routes += sso_routes(state)
         routes.append(Route("/_sandbox/", status_page(state), methods=["GET"]))
 
         async def to_page(_request: Request) -> Response:

@@ -50,6 +50,8 @@ class MarketplaceApp:
     name: str = "Sandbox App"
     version_id: str = "66d0a1b2c3d4e5f601230001"
     plan_id: str | None = None
+    # The app's "Shared Secret" (SSO key): encrypts the user context of custom menu pages.
+    sso_shared_secret: str = "sandbox-only-sso-shared-secret"  # noqa: S105 (published sandbox value)
 
     @property
     def app_id(self) -> str:

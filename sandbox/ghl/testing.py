@@ -175,6 +175,17 @@ class StandInControl:
     def routes(self) -> list[dict[str, Any]]:
         return list(self._call("GET", "/routes"))
 
+    def sso_payload(self, **context: Any) -> str:
+        """A user context encrypted as GHL hands it to a custom menu page (``userId``,
+        ``companyId``, ``type``, ``activeLocation``, ``email``, ``userName``, ``role``; optional
+        ``clientId`` or ``secret``)."""
+        return str(self._call("POST", "/sso/payload", context)["payload"])
+
+    def sso_frame_url(self, url: str, **context: Any) -> str:
+        """The stand-in page that frames ``url`` like a custom menu link for that user."""
+        query = httpx.QueryParams({"url": url, **context})
+        return f"{self.base_url}/_sandbox/sso/frame?{query}"
+
     def close(self) -> None:
         self.http.close()
 

@@ -127,7 +127,14 @@ class StaffAgencyAdmin(StaffAdminMixin, ServiceSaveMixin, admin.ModelAdmin[Agenc
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj:
-            return ("name", "slug", "ghl_company_id", "status", "allow_self_signup")
+            return (
+                "name",
+                "slug",
+                "ghl_company_id",
+                "status",
+                "allow_self_signup",
+                "allow_sso_join",
+            )
         return ("name", "slug", "ghl_company_id")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:

@@ -31,7 +31,7 @@ BRANDING_EDITABLE = (
     "support_email",
     "sender_name",
 )
-AGENCY_EDITABLE = ("name", "status", "allow_self_signup")
+AGENCY_EDITABLE = ("name", "status", "allow_self_signup", "allow_sso_join")
 
 
 def normalize_domain(raw: str) -> str:

@@ -48,7 +48,11 @@ def test_sign_in_with_an_authenticator_app(page: Page, world: World, portal_url:
     page.get_by_label("Code").fill(totp_code(secret))
     page.get_by_role("button", name="Sign in").click()
     page.goto(portal_url(world.a.domain, f"/app/l/{location.pk}/"))
-    expect(page.get_by_role("heading", level=1)).to_have_text(location.name)
+    expect(page.locator(".sidenav-title")).to_have_text(location.name)
+
+
+WORKSPACE_PAGES = ("dashboard", "contacts", "pipeline", "appointments", "routing", "sync",
+                   "billing", "team", "settings")  # fmt: skip
 
 
 def test_screenshots_of_the_demo_brands(page: Page, portal_url: Any, artifacts: Path) -> None:
@@ -72,10 +76,14 @@ def test_screenshots_of_the_demo_brands(page: Page, portal_url: Any, artifacts: 
         page.screenshot(path=shots / "home.png", full_page=True)
 
         page.goto(portal_url(domain, f"/app/l/{location.pk}/"))
-        expect(page.get_by_role("heading", level=1)).to_have_text(location.name)
+        expect(page.locator(".sidenav-title")).to_have_text(location.name)
         page.screenshot(path=shots / "workspace.png", full_page=True)
+        for section in WORKSPACE_PAGES:
+            page.goto(portal_url(domain, f"/app/l/{location.pk}/{section}/"))
+            expect(page.locator(".sidenav [aria-current=page]")).to_be_visible()
+            page.screenshot(path=shots / f"{section}.png", full_page=True)
 
         page.goto(portal_url(domain, "/accounts/2fa/"))
         page.screenshot(path=shots / "two-factor.png", full_page=True)
-        for name in ("login", "home", "workspace", "two-factor"):
+        for name in ("login", "home", "workspace", "two-factor", *WORKSPACE_PAGES):
             assert (shots / f"{name}.png").stat().st_size > 1000

@@ -44,7 +44,7 @@ def test_custom_menu_link_signs_the_client_into_their_workspace(
         )
     )
     frame = page.frame_locator("#custom-page")
-    expect(frame.get_by_role("heading", level=1)).to_have_text(location.name, timeout=15_000)
+    expect(frame.locator(".sidenav-title")).to_have_text(location.name, timeout=15_000)
     expect(frame.locator(".brand-name")).to_have_text("Brand A")
 
     # The session survives the next click inside the frame: its cookie is SameSite=None.

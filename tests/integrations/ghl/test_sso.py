@@ -123,7 +123,7 @@ def test_location_user_lands_in_their_workspace(world: World) -> None:
     cookie = response.cookies["sessionid"]
     assert cookie["samesite"] == "None" and cookie["secure"]
     assert cookie.OutputString().endswith("; Partitioned")
-    workspace = client.get(response["Location"])
+    workspace = client.get(response["Location"], follow=True)  # on to its first page
     assert workspace.status_code == 200
     # The embedded session's pages may be framed by the CRM (and only by it).
     assert "X-Frame-Options" not in workspace

@@ -33,3 +33,14 @@ class TenantsConfig(AppConfig):
         register_section(
             Section("settings", "Settings", "portal:settings", access="admin", order=90)
         )
+
+        # The agency pages' side navigation (tenants.portal_agency).
+        from .portal_agency import AgencySection, register_agency_section
+
+        register_agency_section(AgencySection("overview", "Locations", "portal:agency", order=10))
+        register_agency_section(
+            AgencySection("branding", "Branding", "portal:agency-branding", order=40)
+        )
+        register_agency_section(
+            AgencySection("domains", "Domains", "portal:agency-domains", order=50)
+        )

@@ -15,6 +15,7 @@ from saas_platform.kernel.errors import ApplicationError
 from tenants import selectors as tenant_selectors
 from tenants.models import Agency
 from tenants.portal_agency import agency_page, agency_workspace
+from tenants.request import actor
 
 from .admin import PlanForm
 from .models import Plan, StripeAccount
@@ -48,7 +49,7 @@ def _plan(agency: Agency, plan_id: int) -> Plan:
 def _save(request: HttpRequest, agency: Agency, form: AgencyPlanForm, plan: Plan | None) -> bool:
     data = {field: form.cleaned_data[field] for field in FIELDS if field in form.cleaned_data}
     try:
-        saved = plan_save(agency=agency, plan=plan, data=data, acting_user=request.user)  # type: ignore[arg-type]
+        saved = plan_save(agency=agency, plan=plan, data=data, acting_user=actor(request))
     except StripeCallError as exc:
         # plan_save stores the row before calling Stripe: saving again finishes the sync.
         messages.error(request, f"{exc.message} The plan is kept; save it again to finish.")
@@ -102,7 +103,7 @@ def plan_archive(request: HttpRequest, agency: Agency, plan_id: int) -> HttpResp
     plan = _plan(agency, plan_id)
     active = request.POST.get("restore") == "1"
     try:
-        plan_save(agency=agency, plan=plan, data={"active": active}, acting_user=request.user)  # type: ignore[arg-type]
+        plan_save(agency=agency, plan=plan, data={"active": active}, acting_user=actor(request))
     except (ApplicationError, StripeCallError) as exc:
         messages.error(request, exc.message)
     else:
@@ -119,7 +120,7 @@ def connect_start(request: HttpRequest, agency: Agency) -> HttpResponse:
     try:
         url = connect_onboarding_start(
             agency=agency,
-            acting_user=request.user,  # type: ignore[arg-type]
+            acting_user=actor(request),
             return_url=back,
             refresh_url=back,
         )

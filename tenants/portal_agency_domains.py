@@ -15,6 +15,7 @@ from saas_platform.kernel.errors import ApplicationError
 from . import dns, services
 from .models import Agency, AgencyDomain
 from .portal_agency import agency_page, agency_workspace
+from .request import actor
 
 
 class DomainAddForm(forms.Form):
@@ -63,7 +64,7 @@ def domains_page(request: HttpRequest, agency: Agency) -> HttpResponse:
                 added = services.agency_domain_add(
                     agency=agency,
                     domain=form.cleaned_data["domain"],
-                    acting_user=request.user,  # type: ignore[arg-type]
+                    acting_user=actor(request),
                 )
             except ApplicationError as exc:
                 form.add_error("domain", exc.message)
@@ -103,7 +104,7 @@ def domain_verify(request: HttpRequest, agency: Agency, domain_id: int) -> HttpR
 def domain_make_primary(request: HttpRequest, agency: Agency, domain_id: int) -> HttpResponse:
     domain = _domain(agency, domain_id)
     try:
-        services.agency_domain_make_primary(domain=domain, acting_user=request.user)  # type: ignore[arg-type]
+        services.agency_domain_make_primary(domain=domain, acting_user=actor(request))
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
@@ -117,7 +118,7 @@ def domain_remove(request: HttpRequest, agency: Agency, domain_id: int) -> HttpR
     domain = _domain(agency, domain_id)
     name = domain.domain
     try:
-        services.agency_domain_remove(domain=domain, acting_user=request.user)  # type: ignore[arg-type]
+        services.agency_domain_remove(domain=domain, acting_user=actor(request))
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:

@@ -16,6 +16,7 @@ from . import services
 from .admin.branding import BrandingForm, adjustments_message, branding_preview
 from .models import Agency, Branding, Location
 from .portal_agency import agency_page, agency_workspace, location_facts
+from .request import actor
 from .theme import theme_of
 
 PAGE_SIZE = 25
@@ -56,8 +57,8 @@ def branding_page(request: HttpRequest, agency: Agency) -> HttpResponse:
             data = {field: form.cleaned_data[field] for field in form.changed_data}
             saved = services.branding_update(
                 branding=branding,
-                acting_user=request.user,
-                data=data,  # type: ignore[arg-type]
+                acting_user=actor(request),
+                data=data,
             )
             theme = theme_of(saved)
             messages.success(request, "Branding saved." if data else "Nothing to change.")

@@ -816,3 +816,7 @@ PORTAL_CASES.update(
 from tests.isolation_workspace_admin import CASES as _WORKSPACE_ADMIN_CASES  # noqa: E402
 
 PORTAL_CASES.update(_WORKSPACE_ADMIN_CASES)
+# The agency pages (/app/agency/…; their cases build on this module).
+from tests.isolation_agency import CASES as _AGENCY_PAGE_CASES  # noqa: E402
+
+PORTAL_CASES.update(_AGENCY_PAGE_CASES)

@@ -127,8 +127,9 @@ def test_overview_query_count_does_not_grow_with_the_locations(
             link__connection=factories.ExternalConnectionFactory(location=location)
         )
     assert _queries(client) == few
-    # session, user, agency/host, role, count, page, one per fact provider (+ nav/branding).
-    assert few <= 12, few
+    # Session, user, the agency role, the count, the page's locations, and one query per facts
+    # provider (integrations' health, billing's subscriptions) — never one per row.
+    assert few == 7, few
 
 
 # --- branding ------------------------------------------------------------------------------------

@@ -92,6 +92,10 @@ def test_overview_shows_each_locations_health(
     assert "Never" in bad_row and ">None<" in bad_row  # no sync, no subscription
     assert "<td>0</td>" in bad_row  # last month's leads are not this week's
     assert world.b.locations[0].name not in text
+    assert 'href="/integrations/ghl/connect/">Reconnect' not in text  # staff cannot reconnect
+    admin_text = agency_client(world.a, world.a.admin).get("/app/agency/").text
+    admin_bad_row = admin_text.split(f'data-location="{bad.pk}"')[1].split("</tr>")[0]
+    assert 'href="/integrations/ghl/connect/">Reconnect' in admin_bad_row
 
 
 def test_overview_search_and_paging(world: World, agency_client: Callable[..., Client]) -> None:

@@ -22,6 +22,27 @@ from .theme import theme_of
 PAGE_SIZE = 25
 
 
+class PortalBrandingForm(BrandingForm):
+    """The agency admin's form and checks, worded for the portal."""
+
+    class Meta(BrandingForm.Meta):
+        labels = {
+            "display_name": "Brand name",
+            "logo_url": "Logo address (URL)",
+            "favicon_url": "Browser icon address (URL)",
+            "primary_color": "Primary colour",
+            "accent_color": "Accent colour",
+            "background_color": "Background colour",
+            "support_email": "Support e-mail",
+            "sender_name": "E-mail sender name",
+        }
+        help_texts = {
+            "primary_color": "Hex colour such as #1f6feb.",
+            "accent_color": "Hex colour such as #f59e0b.",
+            "background_color": "Hex colour such as #ffffff.",
+        }
+
+
 @require_GET
 @agency_page(section="overview")
 def overview(request: HttpRequest, agency: Agency) -> HttpResponse:
@@ -48,11 +69,11 @@ def branding_page(request: HttpRequest, agency: Agency) -> HttpResponse:
     """The agency admin's Branding form, with its theme preview and contrast warnings. Staff see
     the form read-only (agency_page refuses their POST)."""
     branding = Branding.objects.for_agency(agency).get()
-    form = BrandingForm(instance=branding)
+    form = PortalBrandingForm(instance=branding)
     status = 200
     if request.method == "POST":
         # The form validates a copy: the service compares against the stored values.
-        form = BrandingForm(request.POST, instance=Branding.objects.for_agency(agency).get())
+        form = PortalBrandingForm(request.POST, instance=Branding.objects.for_agency(agency).get())
         if form.is_valid():
             data = {field: form.cleaned_data[field] for field in form.changed_data}
             saved = services.branding_update(

@@ -11,3 +11,15 @@ class BillingConfig(AppConfig):
         register_section(
             Section("billing", "Billing", "workspace_billing:billing", access="admin", order=70)
         )
+
+        # The agency pages: the plans editor and the overview's subscription column.
+        from tenants.portal_agency import (
+            AgencySection,
+            register_agency_section,
+            register_location_facts,
+        )
+
+        from .agency_facts import location_subscriptions
+
+        register_agency_section(AgencySection("plans", "Plans", "agency_billing:plans", order=60))
+        register_location_facts("billing", location_subscriptions)

@@ -23,3 +23,16 @@ class IntegrationsConfig(AppConfig):
         )
         register_section(Section("routing", "Lead routing", "workspace:routing", "admin", 50))
         register_section(Section("sync", "Sync", "workspace:sync", "admin", 60))
+
+        # The agency pages: cross-location reports and the overview's health columns.
+        from integrations.portal.agency_health import location_health
+        from tenants.portal_agency import (
+            AgencySection,
+            register_agency_section,
+            register_location_facts,
+        )
+
+        register_agency_section(
+            AgencySection("reports", "Reports", "agency_reports:reports", order=20)
+        )
+        register_location_facts("integrations", location_health)

@@ -23,5 +23,8 @@ urlpatterns = [
     path("app/l/<int:location_id>/", include("integrations.portal.urls")),
     path("app/l/<int:location_id>/", include("billing.portal_urls")),
     path("api/v1/", include("saas_platform.api_urls")),
+    # The agency pages (tenants.portal_agency): billing's and integrations' own modules.
+    path("app/agency/billing/", include("billing.agency_urls")),
+    path("app/agency/reports/", include("integrations.portal.agency_urls")),
     path("", include("tenants.urls")),
 ]

@@ -34,3 +34,14 @@ class TenantsConfig(AppConfig):
             Section("settings", "Settings", "portal:settings", access="admin", order=90)
         )
         register_section(Section("api_keys", "API keys", "portal:api-keys", "admin", 85))
+
+        # The agency pages' side navigation (tenants.portal_agency).
+        from .portal_agency import AgencySection, register_agency_section
+
+        register_agency_section(AgencySection("overview", "Locations", "portal:agency", order=10))
+        register_agency_section(
+            AgencySection("branding", "Branding", "portal:agency-branding", order=40)
+        )
+        register_agency_section(
+            AgencySection("domains", "Domains", "portal:agency-domains", order=50)
+        )

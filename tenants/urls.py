@@ -52,3 +52,27 @@ urlpatterns += [
     ),
     path("app/l/<int:location_id>/settings/", portal_settings.settings_page, name="settings"),
 ]
+
+# The agency pages (tenants.portal_agency): the locations overview, branding and domains.
+from . import portal_agency_domains, portal_agency_views  # noqa: E402
+
+urlpatterns += [
+    path("app/agency/", portal_agency_views.overview, name="agency"),
+    path("app/agency/branding/", portal_agency_views.branding_page, name="agency-branding"),
+    path("app/agency/domains/", portal_agency_domains.domains_page, name="agency-domains"),
+    path(
+        "app/agency/domains/<int:domain_id>/verify/",
+        portal_agency_domains.domain_verify,
+        name="agency-domain-verify",
+    ),
+    path(
+        "app/agency/domains/<int:domain_id>/primary/",
+        portal_agency_domains.domain_make_primary,
+        name="agency-domain-primary",
+    ),
+    path(
+        "app/agency/domains/<int:domain_id>/remove/",
+        portal_agency_domains.domain_remove,
+        name="agency-domain-remove",
+    ),
+]

@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from . import selectors
 from .models import Location
 from .portal import location_page, navigation, workspace
+from .portal_agency import agency_role
 
 
 def landing(request: HttpRequest) -> HttpResponse:
@@ -18,7 +19,9 @@ def landing(request: HttpRequest) -> HttpResponse:
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     locations = selectors.locations_visible_to(user=request.user, agency=request.agency)  # type: ignore[arg-type, attr-defined]
-    return render(request, "portal/home.html", {"locations": locations})
+    # Agency owners, admins and staff also get the way into the agency pages.
+    is_agency = agency_role(user=request.user, agency=request.agency) is not None  # type: ignore[attr-defined]
+    return render(request, "portal/home.html", {"locations": locations, "is_agency": is_agency})
 
 
 @location_page(section="overview")

@@ -1042,3 +1042,7 @@ PORTAL_CASES |= {
     "integrations/sso/ghl/": _sso_page,
     "integrations/sso/ghl/sign-in/": _sso_sign_in,
 }
+# The agency pages (/app/agency/…; their cases build on this module).
+from tests.isolation_agency import CASES as _AGENCY_PAGE_CASES  # noqa: E402
+
+PORTAL_CASES.update(_AGENCY_PAGE_CASES)

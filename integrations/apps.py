@@ -12,3 +12,7 @@ class IntegrationsConfig(AppConfig):
         from integrations.reporting import receivers as reporting_receivers  # noqa: F401
         from integrations.routing import receivers as routing_receivers  # noqa: F401
         from integrations.sync import receivers, webhooks  # noqa: F401
+        from integrations.webhooks_out import receivers as webhooks_out_receivers  # noqa: F401
+        from tenants.portal import Section, register_section
+
+        register_section(Section("webhooks", "Webhooks", "workspace:webhooks", "admin", 87))

@@ -39,6 +39,8 @@ from integrations.mirror.mapping import (
 )
 from integrations.mirror.models import MirrorTombstone
 from integrations.mirror.signals import mirror_writing, mirror_written
+from integrations.webhooks_out.dispatch import mirror_events_sql
+from tenants.events import events_announce
 from tenants.models import Location
 
 _DELETIONS_STAGE = "_mirror_stage_deletions"
@@ -251,6 +253,17 @@ def _upsert(
             ((location_id, *row) for row in ordered),
         )
         source = f"{s} s"
+    # Outbound webhooks: one outbox row per changed record, in this same statement, when an
+    # endpoint wants them (nothing is added to the statement otherwise).
+    published, event_params = mirror_events_sql(
+        kind=spec.name, location_id=location_id, source=source
+    )
+    params.update(event_params)
+    returned = (
+        "m.*, (m.xmax = 0) AS inserted"
+        if published
+        else (f"m.{loc}, m.{ghl_id}, (m.xmax = 0) AS inserted")
+    )
     compared = columns[1:]  # the change time too: a newer time with the same data is news
     stored = ", ".join(f"m.{_q(c)}" for c in compared)
     incoming = ", ".join(f"EXCLUDED.{_q(c)}" for c in compared)
@@ -268,11 +281,11 @@ def _upsert(
             ON CONFLICT ({loc}, {ghl_id}) DO UPDATE SET {assignments}
             WHERE (m.{changed} IS NULL OR m.{changed} <= EXCLUDED.{changed})
               AND ({stored}) IS DISTINCT FROM ({incoming})
-            RETURNING m.{loc}, m.{ghl_id}, (m.xmax = 0) AS inserted
+            RETURNING {returned}
         ), restored AS (
             DELETE FROM {tomb} t USING written w
             WHERE t.{loc} = w.{loc} AND t.{kind_col} = %(kind)s AND t.{ghl_id} = w.{ghl_id}
-        )
+        ){published}
         SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted)
         FROM written
     """  # noqa: S608 — identifiers from the models, values bound
@@ -288,6 +301,8 @@ def _upsert(
     """  # noqa: S608 — identifiers from the models, values bound
     cursor.execute(write, params)
     inserted, updated = cursor.fetchone()
+    if published and inserted + updated:
+        events_announce()
     stale = 0
     if inserted + updated < len(rows):
         cursor.execute(classify, params)

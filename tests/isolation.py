@@ -184,6 +184,12 @@ FOREIGN_OBJECTS: dict[str, Callable[[World], models.Model]] = {
         stripe_subscription_id="sub_isolationB01",
         status="active",
     ),
+    "integrations.webhookendpoint": lambda w: factories.WebhookEndpointFactory(
+        location=w.b.locations[0], description="B Location hooks"
+    ),
+    "integrations.webhookdelivery": lambda w: factories.WebhookDeliveryFactory(
+        endpoint=factories.WebhookEndpointFactory(location=w.b.locations[0])
+    ),
 }
 
 MODEL_ROUTE = re.compile(
@@ -552,6 +558,12 @@ STAFF_OBJECTS: dict[str, Callable[[World], models.Model]] = {
     "billing.stripeevent": lambda w: StripeEvent.objects.create(
         source="connect", event_id="evt_isolation", event_type="invoice.paid", body=b"{}"
     ),
+    "integrations.webhookendpoint": lambda w: factories.WebhookEndpointFactory(
+        location=w.b.locations[0]
+    ),
+    "integrations.webhookdelivery": lambda w: factories.WebhookDeliveryFactory(
+        endpoint=factories.WebhookEndpointFactory(location=w.b.locations[0])
+    ),
 }
 
 
@@ -694,3 +706,9 @@ def case_for(route: Route) -> Check | None:
 
 def uncovered(all_routes: list[Route]) -> list[Route]:
     return [route for route in all_routes if case_for(route) is None]
+
+
+# Outbound webhooks' workspace pages (the module builds on this one, so it comes last).
+from tests.isolation_webhooks import WEBHOOK_CASES  # noqa: E402
+
+PORTAL_CASES.update(WEBHOOK_CASES)

@@ -11,7 +11,7 @@ from django.utils import timezone
 from saas_platform.kernel.crypto import EncryptedTextField
 from saas_platform.kernel.models import TimeStampedModel
 from saas_platform.kernel.scoping import ScopedManager, ScopedQuerySet, TenantOwnedModel
-from tenants.models import Agency, AgencyOwnedManager, Location, TenantEvent, User
+from tenants.models import Agency, AgencyOwnedManager, HttpsURLField, Location, TenantEvent, User
 
 
 class WebhookEndpoint(TimeStampedModel, TenantOwnedModel):
@@ -29,7 +29,7 @@ class WebhookEndpoint(TimeStampedModel, TenantOwnedModel):
         related_name="+",
         help_text="Empty: events of every client of the agency.",
     )
-    url = models.URLField("URL", max_length=2048)
+    url = HttpsURLField("URL", max_length=2048)
     description = models.CharField(max_length=200, blank=True, default="")
     event_types = models.JSONField(default=list, help_text="The event types sent here.")
     # Standard Webhooks `whsec_` secret; the previous one keeps signing (alongside) for a while

@@ -253,8 +253,8 @@ def _upsert(
             ((location_id, *row) for row in ordered),
         )
         source = f"{s} s"
-    # Outbound webhooks: one outbox row per changed record, in this same statement, when an
-    # endpoint wants them (nothing is added to the statement otherwise).
+    # Outbound webhooks: one outbox row per changed record that an endpoint wants, in this
+    # same statement (so in the same transaction as the change, and set-based).
     published, event_params = mirror_events_sql(
         kind=spec.name, location_id=location_id, source=source
     )
@@ -286,7 +286,8 @@ def _upsert(
             DELETE FROM {tomb} t USING written w
             WHERE t.{loc} = w.{loc} AND t.{kind_col} = %(kind)s AND t.{ghl_id} = w.{ghl_id}
         ){published}
-        SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted)
+        SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted),
+               {"(SELECT count(*) FROM published)" if published else "0"}
         FROM written
     """  # noqa: S608 — identifiers from the models, values bound
     # What was not written is stale or unchanged. Written rows now carry the staged change time
@@ -300,8 +301,8 @@ def _upsert(
            OR (m.{changed} IS NOT NULL AND (s.{changed} IS NULL OR m.{changed} > s.{changed}))
     """  # noqa: S608 — identifiers from the models, values bound
     cursor.execute(write, params)
-    inserted, updated = cursor.fetchone()
-    if published and inserted + updated:
+    inserted, updated, events = cursor.fetchone()
+    if events:
         events_announce()
     stale = 0
     if inserted + updated < len(rows):

@@ -17,18 +17,23 @@ from .models import WebhookDelivery, WebhookEndpoint
 FAN_OUT_BATCH = 500
 
 
-def endpoints_want(location_id: int, event_type: str) -> bool:
-    """Whether an enabled endpoint of the location (or of its whole agency) takes `event_type`."""
+def endpoints_wanted_types(location_id: int) -> set[str]:
+    """The event types some enabled endpoint of the location (or of its whole agency) takes:
+    one indexed query, which a write path runs once per batch."""
     agency = Location.objects.unscoped().filter(pk=location_id).values("agency_id")
-    return (
+    lists = (
         WebhookEndpoint.objects.unscoped()
         .filter(
             Q(location_id=location_id) | Q(location__isnull=True, agency_id=Subquery(agency)),
             enabled=True,
-            event_types__contains=[event_type],
         )
-        .exists()
+        .values_list("event_types", flat=True)
     )
+    return {event_type for types in lists for event_type in types}
+
+
+def endpoints_want(location_id: int, event_type: str) -> bool:
+    return event_type in endpoints_wanted_types(location_id)
 
 
 def _q(name: str) -> str:
@@ -92,50 +97,66 @@ def _object(alias: str, fields: tuple[str, ...]) -> str:
     return f"jsonb_build_object('id', {alias}.{_q('ghl_id')}, {pairs})"
 
 
+def _wanted_sql(type_param: str) -> str:
+    """True when an enabled endpoint of the location (or of its agency) takes the event type:
+    uncorrelated, so PostgreSQL evaluates it once per statement (an InitPlan), and a write with
+    no subscriber pays one index probe instead of a round trip."""
+    endpoints, locations = _q(WebhookEndpoint._meta.db_table), _q(Location._meta.db_table)
+    return f"""EXISTS (
+        SELECT 1 FROM {endpoints} ep JOIN {locations} l ON l.agency_id = ep.agency_id
+        WHERE l.id = %(ev_location)s AND ep.enabled
+          AND (ep.location_id = l.id OR ep.location_id IS NULL)
+          AND ep.event_types ? %({type_param})s
+    )"""  # noqa: S608 — identifiers from the models, values bound
+
+
 def mirror_events_sql(*, kind: str, location_id: int, source: str) -> tuple[str, dict[str, Any]]:
     """Extra CTEs for the mirror writer's upsert (whose CTE `written` returns the written rows
-    and `inserted`), inserting one outbox row per changed record that an endpoint wants, or
-    ("", {}) when none does. `source` is the writer's staged rows (alias `s`)."""
+    and `inserted`): a CTE `published` inserting one outbox row per changed record that an
+    endpoint wants, or ("", {}) for kinds that publish nothing. `source` is the writer's staged
+    rows (alias `s`)."""
     events = _q(TenantEvent._meta.db_table)
     columns = f"INSERT INTO {events} (id, location_id, type, data, created_at)"
     if kind == "contact":
-        wanted = {
-            "ev_created": endpoints_want(location_id, catalog.CONTACT_CREATED),
-            "ev_updated": endpoints_want(location_id, catalog.CONTACT_UPDATED),
+        params = {
+            "ev_location": location_id,
+            "ev_created": catalog.CONTACT_CREATED,
+            "ev_updated": catalog.CONTACT_UPDATED,
         }
-        if not any(wanted.values()):
-            return "", {}
         sql = f""", published AS (
             {columns}
             SELECT gen_random_uuid(), w.location_id,
-                   CASE WHEN w.inserted THEN '{catalog.CONTACT_CREATED}'
-                        ELSE '{catalog.CONTACT_UPDATED}' END,
+                   CASE WHEN w.inserted THEN %(ev_created)s ELSE %(ev_updated)s END,
                    jsonb_build_object('contact', {_object("w", _CONTACT_FIELDS)}),
                    statement_timestamp()
             FROM written w
-            WHERE (w.inserted AND %(ev_created)s) OR (NOT w.inserted AND %(ev_updated)s)
+            WHERE (w.inserted AND {_wanted_sql("ev_created")})
+               OR (NOT w.inserted AND {_wanted_sql("ev_updated")})
+            RETURNING 1
         )"""  # noqa: S608 — identifiers from the models, values bound
-        return sql, wanted
+        return sql, params
     if kind == "opportunity":
-        if not endpoints_want(location_id, catalog.OPPORTUNITY_STAGE_CHANGED):
-            return "", {}
         from integrations.mirror.models import MirrorOpportunity
 
         table = _q(MirrorOpportunity._meta.db_table)
-        # `before` reads the statement's snapshot: the stages as they were before this write.
+        params = {"ev_location": location_id, "ev_stage": catalog.OPPORTUNITY_STAGE_CHANGED}
+        # `before` reads the statement's snapshot: the stages as they were before this write
+        # (and reads nothing at all when no endpoint wants the event).
         sql = f""", before AS (
             SELECT o.ghl_id, o.stage_ghl_id FROM {table} o
-            WHERE o.location_id = %(ev_location)s
+            WHERE {_wanted_sql("ev_stage")}
+              AND o.location_id = %(ev_location)s
               AND o.ghl_id IN (SELECT s.ghl_id FROM {source})
         ), published AS (
             {columns}
-            SELECT gen_random_uuid(), w.location_id, '{catalog.OPPORTUNITY_STAGE_CHANGED}',
+            SELECT gen_random_uuid(), w.location_id, %(ev_stage)s,
                    jsonb_build_object('opportunity', {_object("w", _OPPORTUNITY_FIELDS)}
                        || jsonb_build_object('stage_id', w.stage_ghl_id,
                                              'previous_stage_id', b.stage_ghl_id)),
                    statement_timestamp()
             FROM written w JOIN before b ON b.ghl_id = w.ghl_id
             WHERE NOT w.inserted AND b.stage_ghl_id IS DISTINCT FROM w.stage_ghl_id
+            RETURNING 1
         )"""  # noqa: S608 — identifiers from the models, values bound
-        return sql, {"ev_location": location_id}
+        return sql, params
     return "", {}

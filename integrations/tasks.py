@@ -251,3 +251,10 @@ def webhook_deliveries_send() -> int:
     from .webhooks_out.delivery import deliveries_send_due
 
     return deliveries_send_due()
+
+
+@shared_task
+def webhook_events_prune() -> int:
+    from .webhooks_out.dispatch import events_prune
+
+    return events_prune()

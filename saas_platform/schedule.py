@@ -109,4 +109,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "integrations.tasks.webhook_events_dispatch",
         "schedule": crontab(minute="*"),
     },
+    "webhook-events-prune": {
+        "task": "integrations.tasks.webhook_events_prune",
+        "schedule": crontab(minute=37, hour=4),
+    },
 }

@@ -34,10 +34,20 @@ def events_wanted(*, location_id: int, event_type: str) -> bool:
     return not _wanted or any(predicate(location_id, event_type) for predicate in _wanted)
 
 
+def _announce() -> None:
+    events_published.send(TenantEvent)
+
+
 def events_announce() -> None:
     """Tell consumers, after the current transaction commits, that events are waiting (for
-    writers inserting TenantEvent rows in SQL themselves)."""
-    transaction.on_commit(lambda: events_published.send(TenantEvent))
+    writers inserting TenantEvent rows in SQL themselves). Once per transaction, however many
+    batches a sync writes in it."""
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and any(
+        entry[1] is _announce for entry in connection.run_on_commit
+    ):
+        return
+    transaction.on_commit(_announce)
 
 
 def event_publish(

@@ -4,10 +4,12 @@ publishes its changes in the statement that makes them."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Q, Subquery
+from django.utils import timezone
 
 from tenants.models import Location, TenantEvent
 
@@ -160,3 +162,13 @@ def mirror_events_sql(*, kind: str, location_id: int, source: str) -> tuple[str,
         )"""  # noqa: S608 — identifiers from the models, values bound
         return sql, params
     return "", {}
+
+
+# Events (and, by cascade, their deliveries) are kept this long for the log and replay.
+RETENTION_DAYS = 30
+
+
+def events_prune(*, now: datetime | None = None) -> int:
+    cutoff = (now or timezone.now()) - timedelta(days=RETENTION_DAYS)
+    deleted, _ = TenantEvent.objects.unscoped().filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -246,3 +246,16 @@ def test_an_endpoint_that_now_points_inward_is_refused_at_send_time(
     assert delivery.status == "pending" and delivery.error.startswith("Refused:")
     assert "private or reserved" in delivery.error
     assert _Canary.hits == 0
+
+
+def test_events_older_than_the_retention_go_with_their_deliveries(location: Location) -> None:
+    from integrations.webhooks_out.dispatch import RETENTION_DAYS, events_prune
+    from tenants.models import TenantEvent
+
+    old = factories.WebhookDeliveryFactory(endpoint=factories.WebhookEndpointFactory())
+    TenantEvent.objects.unscoped().filter(pk=old.event_id).update(
+        created_at=timezone.now() - timedelta(days=RETENTION_DAYS + 1)
+    )
+    fresh = factories.WebhookDeliveryFactory()
+    assert events_prune() >= 1
+    assert list(WebhookDelivery.objects.unscoped().values_list("pk", flat=True)) == [fresh.pk]

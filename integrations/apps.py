@@ -12,6 +12,7 @@ class IntegrationsConfig(AppConfig):
         from integrations.reporting import receivers as reporting_receivers  # noqa: F401
         from integrations.routing import receivers as routing_receivers  # noqa: F401
         from integrations.sync import receivers, webhooks  # noqa: F401
+        from integrations.webhooks_out import receivers as webhooks_out_receivers  # noqa: F401
         from tenants.portal import Section, register_section
 
         # Workspace pages (integrations.portal) in the client's side navigation.
@@ -23,6 +24,7 @@ class IntegrationsConfig(AppConfig):
         )
         register_section(Section("routing", "Lead routing", "workspace:routing", "admin", 50))
         register_section(Section("sync", "Sync", "workspace:sync", "admin", 60))
+        register_section(Section("webhooks", "Webhooks", "workspace:webhooks", "admin", 87))
 
         # The agency pages: cross-location reports and the overview's health columns.
         from integrations.portal.agency_health import location_health

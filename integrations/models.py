@@ -41,6 +41,7 @@ from integrations.routing.models import (
     RoutingRuleState,
 )
 from integrations.sync.models import LocationSync, SyncCursor, SyncRun
+from integrations.webhooks_out.models import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "AgentDayCount",
@@ -83,4 +84,6 @@ __all__ = [
     "SyncConflict",
     "SyncCursor",
     "SyncRun",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -231,3 +231,30 @@ def report_schedules_send_due() -> int:
 @shared_task
 def report_email_send(schedule_pk: int) -> int:
     return reporting_email.report_email_send(schedule_pk=schedule_pk)
+
+
+# --- outbound webhooks (integrations.webhooks_out) ----------------------------------------------
+
+
+@shared_task
+def webhook_events_dispatch() -> int:
+    """Fan committed events out to endpoints, then send what is due."""
+    from .webhooks_out.dispatch import events_dispatch
+
+    _events, deliveries = events_dispatch()
+    webhook_deliveries_send.delay()
+    return deliveries
+
+
+@shared_task
+def webhook_deliveries_send() -> int:
+    from .webhooks_out.delivery import deliveries_send_due
+
+    return deliveries_send_due()
+
+
+@shared_task
+def webhook_events_prune() -> int:
+    from .webhooks_out.dispatch import events_prune
+
+    return events_prune()

@@ -23,6 +23,7 @@ from integrations import (
     admin_reporting,
     admin_routing,
     admin_sync,
+    admin_webhooks,
 )
 from integrations.bulk.models import BulkJob, ContactImport
 from integrations.connectors.models import (
@@ -38,6 +39,7 @@ from integrations.packs.models import PackActivation
 from integrations.reporting.models import ReportSchedule
 from integrations.routing.models import AgentProfile, RoutingDecision, RoutingRule
 from integrations.sync.models import LocationSync, SyncRun
+from integrations.webhooks_out.models import WebhookDelivery, WebhookEndpoint
 from tenants.admin import agency as agency_admin
 from tenants.admin import api_keys as api_keys_admin
 from tenants.admin import onboarding as onboarding_admin
@@ -123,6 +125,8 @@ agency_site.register(StripeAccount, billing_admin.AgencyStripeAccountAdmin)
 agency_site.register(Plan, billing_admin.AgencyPlanAdmin)
 agency_site.register(Subscription, billing_admin.AgencySubscriptionAdmin)
 agency_site.register(ApiKey, api_keys_admin.AgencyApiKeyAdmin)
+agency_site.register(WebhookEndpoint, admin_webhooks.WebhookEndpointAdmin)
+agency_site.register(WebhookDelivery, admin_webhooks.WebhookDeliveryAdmin)
 
 staff_site.register(Agency, staff_admin.StaffAgencyAdmin)
 # The Location list with the pack action of the integrations (tenants may not import them).
@@ -149,6 +153,8 @@ staff_site.register(Plan, billing_admin.StaffPlanAdmin)
 staff_site.register(Subscription, billing_admin.StaffSubscriptionAdmin)
 staff_site.register(StripeEvent, billing_admin.StripeEventAdmin)
 staff_site.register(ApiKey, api_keys_admin.StaffApiKeyAdmin)
+staff_site.register(WebhookEndpoint, admin_webhooks.StaffWebhookEndpointAdmin)
+staff_site.register(WebhookDelivery, admin_webhooks.StaffWebhookDeliveryAdmin)
 
 
 class _StaffOnly(StaffAdminMixin, admin.ModelAdmin[Any]):

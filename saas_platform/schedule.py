@@ -5,12 +5,13 @@ Queues, by what waits on them:
 - ``webhooks``: processing of inbound events;
 - ``sync``: bulk data movement (backfills, incremental syncs, connectors);
 - ``default``: everything else (mail, side effects of admin actions);
-- ``maintenance``: housekeeping that may wait.
+- ``maintenance``: housekeeping that may wait;
+- ``webhooks_out``: deliveries to customers' endpoints (slow receivers wait here, not others).
 """
 
 from celery.schedules import crontab
 
-QUEUES = ("interactive", "webhooks", "sync", "default", "maintenance")
+QUEUES = ("interactive", "webhooks", "sync", "default", "maintenance", "webhooks_out")
 
 CELERY_TASK_ROUTES = {
     "tenants.tasks.*": {"queue": "default"},
@@ -31,6 +32,8 @@ CELERY_TASK_ROUTES = {
     "integrations.tasks.reporting_location_rebuild": {"queue": "sync"},
     "integrations.tasks.report_schedules_send_due": {"queue": "default"},
     "integrations.tasks.report_email_send": {"queue": "default"},
+    "integrations.tasks.webhook_events_dispatch": {"queue": "webhooks_out"},
+    "integrations.tasks.webhook_deliveries_send": {"queue": "webhooks_out"},
     "integrations.tasks.*": {"queue": "maintenance"},
     "billing.tasks.stripe_event_process": {"queue": "webhooks"},
     "billing.tasks.subscription_reminder_send": {"queue": "default"},
@@ -101,5 +104,13 @@ CELERY_BEAT_SCHEDULE = {
     "sessions-clear-expired": {
         "task": "saas_platform.tasks.sessions_clear_expired",
         "schedule": crontab(minute=17, hour=3),
+    },
+    "webhook-events-sweep": {
+        "task": "integrations.tasks.webhook_events_dispatch",
+        "schedule": crontab(minute="*"),
+    },
+    "webhook-events-prune": {
+        "task": "integrations.tasks.webhook_events_prune",
+        "schedule": crontab(minute=37, hour=4),
     },
 }

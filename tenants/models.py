@@ -399,5 +399,6 @@ class AuditLogEntry(TenantOwnedModel):
 from .api.models import ApiKey as ApiKey  # noqa: E402
 from .commerce_models import LocationEntitlements as LocationEntitlements  # noqa: E402
 from .commerce_models import LocationRevenue as LocationRevenue  # noqa: E402
+from .events_models import TenantEvent as TenantEvent  # noqa: E402
 from .onboarding_models import Invitation as Invitation  # noqa: E402
 from .onboarding_models import LocationRequest as LocationRequest  # noqa: E402

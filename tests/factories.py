@@ -680,3 +680,40 @@ class ApiKeyFactory(factory.django.DjangoModelFactory):
         issued = api_key_create(acting_user=None, **kwargs)
         issued.key.raw_key = issued.secret  # type: ignore[attr-defined]
         return issued.key
+
+
+# --- outbound webhooks -----------------------------------------------------------------------
+
+from integrations.webhooks_out.models import WebhookDelivery, WebhookEndpoint  # noqa: E402
+from integrations.webhooks_out.signing import secret_new  # noqa: E402
+from tenants.models import TenantEvent  # noqa: E402
+
+
+class TenantEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TenantEvent
+
+    location = factory.SubFactory(LocationFactory)
+    type = "contact.created"
+    data = factory.LazyFunction(lambda: {"contact": {"id": "c1"}})
+    created_at = factory.LazyFunction(timezone.now)
+
+
+class WebhookEndpointFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WebhookEndpoint
+
+    location = factory.SubFactory(LocationFactory)
+    agency = factory.LazyAttribute(lambda o: o.location.agency)
+    # An address literal: saving through the service needs no DNS, and respx answers for it.
+    url = factory.Sequence(lambda n: f"https://93.184.215.14/hooks/{n}")
+    event_types = factory.LazyFunction(lambda: ["contact.created", "contact.updated"])
+    secret = factory.LazyFunction(secret_new)
+
+
+class WebhookDeliveryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WebhookDelivery
+
+    endpoint = factory.SubFactory(WebhookEndpointFactory)
+    event = factory.LazyAttribute(lambda o: TenantEventFactory(location=o.endpoint.location))

@@ -184,6 +184,12 @@ FOREIGN_OBJECTS: dict[str, Callable[[World], models.Model]] = {
         stripe_subscription_id="sub_isolationB01",
         status="active",
     ),
+    "integrations.webhookendpoint": lambda w: factories.WebhookEndpointFactory(
+        location=w.b.locations[0], description="B Location hooks"
+    ),
+    "integrations.webhookdelivery": lambda w: factories.WebhookDeliveryFactory(
+        endpoint=factories.WebhookEndpointFactory(location=w.b.locations[0])
+    ),
 }
 
 MODEL_ROUTE = re.compile(
@@ -551,6 +557,12 @@ STAFF_OBJECTS: dict[str, Callable[[World], models.Model]] = {
     ),
     "billing.stripeevent": lambda w: StripeEvent.objects.create(
         source="connect", event_id="evt_isolation", event_type="invoice.paid", body=b"{}"
+    ),
+    "integrations.webhookendpoint": lambda w: factories.WebhookEndpointFactory(
+        location=w.b.locations[0]
+    ),
+    "integrations.webhookdelivery": lambda w: factories.WebhookDeliveryFactory(
+        endpoint=factories.WebhookEndpointFactory(location=w.b.locations[0])
     ),
 }
 
@@ -1046,3 +1058,7 @@ PORTAL_CASES |= {
 from tests.isolation_agency import CASES as _AGENCY_PAGE_CASES  # noqa: E402
 
 PORTAL_CASES.update(_AGENCY_PAGE_CASES)
+# Outbound webhooks' workspace pages (the module builds on this one, so it comes last).
+from tests.isolation_webhooks import WEBHOOK_CASES  # noqa: E402
+
+PORTAL_CASES.update(WEBHOOK_CASES)

@@ -18,7 +18,7 @@ PYTHON = sys.executable
 WEB_PORT = int(os.environ.get("WEB_PORT", "8000"))
 GHL_PORT = int(os.environ.get("GHL_STANDIN_PORT", "8010"))
 STRIPE_PORT = int(os.environ.get("STRIPE_STANDIN_PORT", "8020"))
-QUEUES = "interactive,webhooks,sync,default,maintenance"
+QUEUES = "interactive,webhooks,sync,default,maintenance,webhooks_out"
 
 
 def processes() -> dict[str, list[str]]:

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from saas_platform.kernel.errors import ApplicationError, NotFound
 from saas_platform.kernel.logging import get_logger
+from tenants.events import event_publish
 from tenants.models import Location, User
 from tenants.services import audit_record, location_revenue_record
 
@@ -136,12 +137,21 @@ def subscription_apply(*, account: str, remote: Any) -> Subscription | None:
             )
         )
         subscription: Subscription = found[0]
+        created = found[1]
         if subscription.location_id != location.pk:
             raise ApplicationError("A Stripe subscription cannot move to another location.")
+        seen = _customer_view(subscription)
         for field, new in fields.items():
             setattr(subscription, field, new)
         dunning.subscription_status_apply(subscription=subscription)
         subscription.save()
+        if created or _customer_view(subscription) != seen:
+            # Outbound webhooks (integrations), through tenants: billing may not import them.
+            event_publish(
+                location=location,
+                event_type="subscription.updated",
+                data={"subscription": _customer_view(subscription)},
+            )
     log.info(
         "billing.subscription.synced",
         subscription=subscription.stripe_subscription_id,
@@ -149,6 +159,16 @@ def subscription_apply(*, account: str, remote: Any) -> Subscription | None:
         location_id=location.pk,
     )
     return subscription
+
+
+def _customer_view(subscription: Subscription) -> dict[str, Any]:
+    """What a customer's webhook sees of a subscription (no Stripe ids, no fees)."""
+    end = subscription.current_period_end
+    return {
+        "plan": subscription.plan.name if subscription.plan else None,
+        "status": subscription.status,
+        "current_period_end": end.isoformat().replace("+00:00", "Z") if end else None,
+    }
 
 
 def _fee(raw: Any) -> Decimal | None:

@@ -39,6 +39,8 @@ from integrations.mirror.mapping import (
 )
 from integrations.mirror.models import MirrorTombstone
 from integrations.mirror.signals import mirror_writing, mirror_written
+from integrations.webhooks_out.dispatch import mirror_events_sql
+from tenants.events import events_announce
 from tenants.models import Location
 
 _DELETIONS_STAGE = "_mirror_stage_deletions"
@@ -251,6 +253,17 @@ def _upsert(
             ((location_id, *row) for row in ordered),
         )
         source = f"{s} s"
+    # Outbound webhooks: one outbox row per changed record that an endpoint wants, in this
+    # same statement (so in the same transaction as the change, and set-based).
+    published, event_params = mirror_events_sql(
+        kind=spec.name, location_id=location_id, source=source
+    )
+    params.update(event_params)
+    returned = (
+        "m.*, (m.xmax = 0) AS inserted"
+        if published
+        else (f"m.{loc}, m.{ghl_id}, (m.xmax = 0) AS inserted")
+    )
     compared = columns[1:]  # the change time too: a newer time with the same data is news
     stored = ", ".join(f"m.{_q(c)}" for c in compared)
     incoming = ", ".join(f"EXCLUDED.{_q(c)}" for c in compared)
@@ -268,12 +281,13 @@ def _upsert(
             ON CONFLICT ({loc}, {ghl_id}) DO UPDATE SET {assignments}
             WHERE (m.{changed} IS NULL OR m.{changed} <= EXCLUDED.{changed})
               AND ({stored}) IS DISTINCT FROM ({incoming})
-            RETURNING m.{loc}, m.{ghl_id}, (m.xmax = 0) AS inserted
+            RETURNING {returned}
         ), restored AS (
             DELETE FROM {tomb} t USING written w
             WHERE t.{loc} = w.{loc} AND t.{kind_col} = %(kind)s AND t.{ghl_id} = w.{ghl_id}
-        )
-        SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted)
+        ){published}
+        SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted),
+               {"(SELECT count(*) FROM published)" if published else "0"}
         FROM written
     """  # noqa: S608 — identifiers from the models, values bound
     # What was not written is stale or unchanged. Written rows now carry the staged change time
@@ -287,7 +301,9 @@ def _upsert(
            OR (m.{changed} IS NOT NULL AND (s.{changed} IS NULL OR m.{changed} > s.{changed}))
     """  # noqa: S608 — identifiers from the models, values bound
     cursor.execute(write, params)
-    inserted, updated = cursor.fetchone()
+    inserted, updated, events = cursor.fetchone()
+    if events:
+        events_announce()
     stale = 0
     if inserted + updated < len(rows):
         cursor.execute(classify, params)

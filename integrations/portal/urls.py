@@ -13,6 +13,7 @@ from . import (
     routing_insight,
     sync,
     sync_csv,
+    webhooks,
 )
 
 app_name = "workspace"
@@ -86,5 +87,29 @@ urlpatterns += [
     path("sync/csv/upload/", sync_csv.csv_upload, name="sync_csv_upload"),
     path(
         "sync/csv/imports/<int:import_id>/errors.csv", sync_csv.csv_report, name="sync_csv_report"
+    ),
+]
+
+# Webhooks (integrations/portal/webhooks.py)
+urlpatterns += [
+    path("webhooks/", webhooks.endpoint_list, name="webhooks"),
+    path("webhooks/new/", webhooks.endpoint_create, name="webhook_create"),
+    path("webhooks/<int:endpoint_id>/", webhooks.endpoint_detail, name="webhook_endpoint"),
+    path(
+        "webhooks/<int:endpoint_id>/roll-secret/",
+        webhooks.endpoint_secret_roll,
+        name="webhook_secret_roll",
+    ),
+    path("webhooks/<int:endpoint_id>/test/", webhooks.endpoint_test, name="webhook_test"),
+    path("webhooks/<int:endpoint_id>/delete/", webhooks.endpoint_delete, name="webhook_delete"),
+    path(
+        "webhooks/deliveries/<int:delivery_id>/",
+        webhooks.delivery_detail,
+        name="webhook_delivery",
+    ),
+    path(
+        "webhooks/deliveries/<int:delivery_id>/replay/",
+        webhooks.delivery_replay,
+        name="webhook_replay",
     ),
 ]

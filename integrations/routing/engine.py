@@ -19,7 +19,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from integrations.mirror.models import MirrorContact
+from integrations.webhooks_out.catalog import LEAD_ROUTED
+from integrations.webhooks_out.payloads import lead_routed_data
 from saas_platform.kernel.errors import NotFound
+from tenants.events import event_publish
 from tenants.models import Location
 
 from . import decide, loads
@@ -73,6 +76,9 @@ def route_lead(
             decision = _decide(location, contact, rule, now)
             decision.timings = {"match_ms": match_ms, "total_ms": _ms(start)}
             decision.save()
+            event_publish(
+                location=location, event_type=LEAD_ROUTED, data=lead_routed_data(decision)
+            )
     except IntegrityError:
         # The same contact routed at the same moment elsewhere: that decision stands.
         found = current_decision(location=location, contact_ghl_id=contact_ghl_id)

@@ -26,8 +26,11 @@ from integrations.ghl.governor import Priority
 from integrations.ghl.models import GhlInstallation
 from integrations.mirror import models as mirror_models
 from integrations.mirror.writer import mirror_delete, mirror_upsert
+from integrations.webhooks_out.catalog import SYNC_COMPLETED, SYNC_FAILED
+from integrations.webhooks_out.payloads import sync_run_data
 from saas_platform.kernel.errors import ApplicationError
 from saas_platform.kernel.logging import get_logger
+from tenants.events import event_publish
 from tenants.models import Location
 
 from .entities import ENTITIES, PLANS, Entity, FetchContext
@@ -340,14 +343,20 @@ def _count(
 
 def _finish(run: SyncRun, status: str, *, error: str = "") -> None:
     now = timezone.now()
-    updated = (
-        SyncRun.objects.unscoped()
-        .filter(pk=run.pk, status=SyncRun.Status.RUNNING)
-        .update(status=status, finished_at=now, error=error[:4000], updated_at=now)
-    )
-    if not updated:
-        return
-    run.status, run.finished_at, run.error = status, now, error
+    with transaction.atomic():
+        updated = (
+            SyncRun.objects.unscoped()
+            .filter(pk=run.pk, status=SyncRun.Status.RUNNING)
+            .update(status=status, finished_at=now, error=error[:4000], updated_at=now)
+        )
+        if not updated:
+            return
+        run.status, run.finished_at, run.error = status, now, error[:4000]
+        event_publish(
+            location=run.location_id,
+            event_type=SYNC_COMPLETED if status == SyncRun.Status.SUCCEEDED else SYNC_FAILED,
+            data=sync_run_data(run),
+        )
     if status == SyncRun.Status.SUCCEEDED:
         stamp = {
             SyncRun.Kind.BACKFILL: "last_backfill_at",

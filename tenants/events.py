@@ -1,0 +1,63 @@
+"""Publishing tenant events: the one point where the apps say "this happened to a location".
+
+`event_publish` writes a TenantEvent row inside the caller's transaction (the outbox) and, once
+that transaction commits, sends `events_published` so a consumer can pick the rows up at once
+(a periodic sweep picks up whatever that misses). tenants knows no consumer: integrations
+registers one with `events_wanted_register` to skip rows nobody subscribed to, and listens to
+the signal. billing and integrations both publish here, as neither may import the other."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from django.db import transaction
+from django.dispatch import Signal
+
+from .models import Location, TenantEvent
+
+# sender=TenantEvent, no arguments: events were committed to the outbox.
+events_published = Signal()
+
+Wanted = Callable[[int, str], bool]
+_wanted: list[Wanted] = []
+
+
+def events_wanted_register(predicate: Wanted) -> None:
+    """`predicate(location_id, event_type)`: whether any consumer would deliver such an event."""
+    if predicate not in _wanted:
+        _wanted.append(predicate)
+
+
+def events_wanted(*, location_id: int, event_type: str) -> bool:
+    # No consumer registered: record anyway rather than lose events silently.
+    return not _wanted or any(predicate(location_id, event_type) for predicate in _wanted)
+
+
+def _announce() -> None:
+    events_published.send(TenantEvent)
+
+
+def events_announce() -> None:
+    """Tell consumers, after the current transaction commits, that events are waiting (for
+    writers inserting TenantEvent rows in SQL themselves). Once per transaction, however many
+    batches a sync writes in it."""
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and any(
+        entry[1] is _announce for entry in connection.run_on_commit
+    ):
+        return
+    transaction.on_commit(_announce)
+
+
+def event_publish(
+    *, location: Location | int, event_type: str, data: Mapping[str, Any]
+) -> TenantEvent | None:
+    """Record that `event_type` happened to `location`, in the caller's transaction. Returns
+    None when no consumer wants the event (nothing is written)."""
+    location_id = location if isinstance(location, int) else location.pk
+    if not events_wanted(location_id=location_id, event_type=event_type):
+        return None
+    event = TenantEvent.objects.create(location_id=location_id, type=event_type, data=dict(data))
+    events_announce()
+    return event

@@ -1,0 +1,60 @@
+"""The tenant event outbox: rows only for wanted events, written in the caller's transaction,
+and consumers told once per commit (never for a rollback)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import transaction
+
+from tenants import events
+from tenants.models import TenantEvent
+from tests.conftest import World
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def told() -> Any:
+    calls: list[Any] = []
+
+    def listener(**kwargs: Any) -> None:
+        calls.append(kwargs)
+
+    events.events_published.connect(listener)
+    yield calls
+    events.events_published.disconnect(listener)
+
+
+def test_published_events_are_announced_once_per_commit(
+    world: World, told: list[Any], django_capture_on_commit_callbacks: Any, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(events, "_wanted", [lambda location_id, event_type: True])
+    location = world.a.locations[0]
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        for n in range(3):
+            events.event_publish(location=location, event_type="x.happened", data={"n": n})
+    assert len(told) == 1
+    assert TenantEvent.objects.for_location(location).count() == 3
+
+
+def test_a_rolled_back_change_leaves_no_event_and_no_announcement(
+    world: World, told: list[Any], django_capture_on_commit_callbacks: Any, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(events, "_wanted", [lambda location_id, event_type: True])
+    location = world.a.locations[0]
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        events.event_publish(location=location, event_type="x.happened", data={})
+        raise RuntimeError
+    assert told == [] and not TenantEvent.objects.for_location(location).exists()
+
+
+def test_unwanted_events_write_nothing(world: World, monkeypatch: Any) -> None:
+    monkeypatch.setattr(events, "_wanted", [lambda location_id, event_type: False])
+    assert events.event_publish(location=world.a.locations[0], event_type="x", data={}) is None
+    assert not TenantEvent.objects.for_location(world.a.locations[0]).exists()

@@ -115,12 +115,12 @@ def _write_one(
     ghl: GhlClient,
     location: Location,
     decision: RoutingDecision,
-    rules: Mapping[int | None, RoutingRule | None],
+    rules: Mapping[int, RoutingRule | None],
     contacts: list[Mapping[str, Any]],
     opportunities: list[Mapping[str, Any]],
 ) -> None:
     """One lead's GHL writes; a refusal is kept on the decision, a transient error raised."""
-    rule = rules.get(decision.rule_id)
+    rule = rules.get(decision.rule_id) if decision.rule_id is not None else None
     try:
         update = ops.contact_update(
             contact_id=decision.contact_ghl_id, fields={"assignedTo": decision.agent_ghl_id}

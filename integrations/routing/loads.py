@@ -36,7 +36,7 @@ def day_counts_add(*, location: Location, day: date, counts: Mapping[str, int]) 
     table = AgentDayCount._meta.db_table
     agents = sorted(counts)  # one order for every writer: concurrent batches cannot deadlock
     values = ", ".join(["(%s, %s, %s, %s)"] * len(agents))
-    params: list[object] = []
+    params: list[int | str | date] = []
     for agent in agents:
         params += [location.pk, agent, day, counts[agent]]
     with connection.cursor() as cursor:

@@ -96,7 +96,10 @@ def drain_request(*, force: bool = False, countdown: float = 0) -> bool:
     try:
         if not force and not cache.add(DRAIN_FLAG, 1, timeout=DRAIN_FLAG_SECONDS):
             return False
-        routing_leads_drain.apply_async(countdown=countdown or None)
+        if countdown:
+            routing_leads_drain.apply_async(countdown=countdown)
+        else:
+            routing_leads_drain.apply_async()
     except Exception as exc:  # Redis or the broker down: the rows wait for the sweep
         log.error("routing.drain_request_failed", error=str(exc))
         return False

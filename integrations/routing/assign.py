@@ -40,10 +40,6 @@ GHL_TRANSIENT = (GhlRateLimited, GhlServerError, GhlTimeout)
 WRITTEN_FIELDS = ["ghl_written_at", "ghl_error", "ghl_opportunity_id"]
 
 
-def routing_enabled(location: Location) -> bool:
-    return RoutingRule.objects.for_location(location).filter(enabled=True).exists()
-
-
 @dataclass
 class Assigned:
     """What `leads_assign` did: every routed contact's decision, and the contacts whose GHL

@@ -47,13 +47,18 @@ migrations-check: install
 	@$(ENGINES) $(BIN)/python manage.py makemigrations --check --dry-run
 
 # pytest exits 5 when it collected nothing: that must fail, never pass quietly. Two workers
-# (pytest-xdist), each with its own test database and GHL stand-in, use both cores.
+# (pytest-xdist), each with its own test database and GHL stand-in, use both cores. Browser tests
+# run after, in a process of their own: Playwright's sync API leaves an event loop running in its
+# thread for the rest of the session, which breaks every later test that calls asyncio.run().
 PYTEST_WORKERS ?= 2
 pytest: install
 	@test -x /usr/bin/chromium || echo "NOTE: /usr/bin/chromium is missing: browser tests (tests/e2e) \
 	will be skipped (apt-get install -y chromium)"
-	@$(ENGINES) $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS); status=$$?; \
+	@$(ENGINES) $(BIN)/pytest -n $(PYTEST_WORKERS) -m "not browser" $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; \
+	test $$status -eq 0 || exit $$status; \
+	$(BIN)/pytest -m browser $(PYTEST_ARGS); status=$$?; \
+	if [ $$status -eq 5 ]; then exit 0; fi; \
 	exit $$status
 
 test: lint typecheck contracts migrations-check pytest

@@ -15,13 +15,15 @@ L1: SATURATE_S seconds of leads at half the webhook capacity P7-rps measured ear
 (measured first when this bench runs alone); the 99th percentile over every lead, a lead not
 written within WAIT_S counting as never. L1-cap: the leads that phase got written per second,
 from its first send to its last write — the pipeline's own capacity when it cannot keep up.
-L1-steady: then STEADY_S seconds of new leads at half of L1-cap, p99 as L1."""
+L1-steady: then STEADY_S seconds of new leads at half of L1-cap, p99 as L1. BENCH_L1_P7=<req/s>
+fixes P7 instead of measuring it (to compare runs at one offered rate)."""
 
 from __future__ import annotations
 
 import base64
 import json
 import math
+import os
 import signal
 import statistics
 import subprocess
@@ -56,6 +58,10 @@ SPARE = 40  # contacts per location kept for the steady phase
 
 
 def _p7(ctx: BenchContext) -> tuple[float, list[Figure]]:
+    # BENCH_L1_P7=<req/s>: take P7 as given instead of measuring it — the same offered rate for
+    # runs compared on a machine whose spare CPU changes from one run to the next.
+    if given := os.environ.get("BENCH_L1_P7"):
+        return float(given), []
     try:
         return ctx.baseline("P7-rps").value, []
     except LookupError:

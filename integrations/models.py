@@ -36,6 +36,7 @@ from integrations.reporting.models import (
 from integrations.routing.models import (
     AgentDayCount,
     AgentProfile,
+    PendingLead,
     RoutingDecision,
     RoutingRule,
     RoutingRuleState,
@@ -71,6 +72,7 @@ __all__ = [
     "MirrorUser",
     "OutcomeDay",
     "PackActivation",
+    "PendingLead",
     "PipelineStage",
     "ReportDirty",
     "ReportDirtyDay",

@@ -190,6 +190,21 @@ def routing_lead_assign(location_pk: int, contact_ghl_id: str) -> str:
     return f"{decision.status} {decision.agent_ghl_id}".strip()
 
 
+@shared_task
+def routing_leads_drain() -> int:
+    """Every lead waiting in the routing queue (see routing.queue)."""
+    from .routing.queue import leads_drain
+
+    return leads_drain()
+
+
+@shared_task
+def routing_leads_sweep() -> int:
+    from .routing.queue import leads_sweep
+
+    return leads_sweep()
+
+
 @shared_task(autoretry_for=GHL_TRANSIENT, retry_backoff=30, retry_backoff_max=900, max_retries=6)
 def pack_activate_run(location_pk: int, pack_key: str, user_pk: int | None = None) -> str:
     """Activates a pack (queued from the admin); GHL busy or down: the run is retried and its

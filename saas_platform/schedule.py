@@ -23,6 +23,7 @@ CELERY_TASK_ROUTES = {
     "integrations.tasks.contact_import_run": {"queue": "sync"},
     "integrations.tasks.ghl_location_install": {"queue": "interactive"},
     "integrations.tasks.routing_lead_assign": {"queue": "interactive"},
+    "integrations.tasks.routing_leads_drain": {"queue": "interactive"},
     "integrations.tasks.ghl_company_locations_sync": {"queue": "default"},
     "integrations.tasks.ghl_reconnect_link_send": {"queue": "default"},
     "integrations.tasks.ghl_token_refresh": {"queue": "default"},
@@ -112,5 +113,9 @@ CELERY_BEAT_SCHEDULE = {
     "webhook-events-prune": {
         "task": "integrations.tasks.webhook_events_prune",
         "schedule": crontab(minute=37, hour=4),
+    },
+    "routing-leads-sweep": {
+        "task": "integrations.tasks.routing_leads_sweep",
+        "schedule": crontab(minute="*"),
     },
 }

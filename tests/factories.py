@@ -44,6 +44,7 @@ from integrations.reporting.models import (
 from integrations.routing.models import (
     AgentDayCount,
     AgentProfile,
+    PendingLead,
     RoutingDecision,
     RoutingRule,
     RoutingRuleState,
@@ -491,6 +492,16 @@ class RoutingDecisionFactory(factory.django.DjangoModelFactory):
     contact_ghl_id = factory.Sequence(lambda n: f"Contact{n:013d}")
     status = RoutingDecision.Status.UNROUTABLE
     created_at = factory.LazyFunction(timezone.now)
+
+
+class PendingLeadFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PendingLead
+
+    location = factory.SubFactory(LocationFactory)
+    contact_ghl_id = factory.Sequence(lambda n: f"Lead{n:016d}")
+    queued_at = factory.LazyFunction(timezone.now)
+    due_at = factory.LazyFunction(timezone.now)
 
 
 # --- industry packs ------------------------------------------------------------------------------

@@ -1,29 +1,53 @@
-"""A new lead: route it, then write the assignment to GHL (the contact's `assignedTo`) through
-the governor at interactive priority, and the mirror from GHL's answer."""
+"""New leads: route them, then write each assignment to GHL (the contact's `assignedTo`, and
+the opportunity where the rule names a pipeline) through the governor at interactive priority,
+and the mirror from GHL's answers.
+
+Leads of one location are handled together (`leads_assign`): one routing transaction, one GHL
+client (connection, token and call log shared; the call records written in one INSERT), the
+mirror updated from all of GHL's answers in one upsert, the decisions stamped in one UPDATE.
+Only the GHL calls themselves stay one per lead: GHL has no bulk assignment."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from integrations.ghl import operations as ops
+from integrations.ghl.calllog import CallRecorder
 from integrations.ghl.client import GhlClient
-from integrations.ghl.errors import GhlNotFound, GhlValidationError
+from integrations.ghl.errors import (
+    GhlNotFound,
+    GhlRateLimited,
+    GhlServerError,
+    GhlTimeout,
+    GhlValidationError,
+)
 from integrations.ghl.governor import Priority
 from integrations.mirror.writer import mirror_upsert
 from integrations.sync.engine import location_installation
 from tenants.models import Location, User
 from tenants.services import audit_record
 
-from .engine import current_decision, route_lead
+from .engine import current_decision, leads_route, route_lead
 from .models import RoutingDecision, RoutingRule
 
+# GHL busy, down or over budget: the write is tried again later.
+GHL_TRANSIENT = (GhlRateLimited, GhlServerError, GhlTimeout)
+WRITTEN_FIELDS = ["ghl_written_at", "ghl_error", "ghl_opportunity_id"]
 
-def routing_enabled(location: Location) -> bool:
-    return RoutingRule.objects.for_location(location).filter(enabled=True).exists()
+
+@dataclass
+class Assigned:
+    """What `leads_assign` did: every routed contact's decision, and the contacts whose GHL
+    write hit a transient error (`transient`), to be tried again."""
+
+    decisions: dict[str, RoutingDecision]
+    retry: list[str] = field(default_factory=list)
+    transient: Exception | None = None
 
 
 def lead_assign(*, location: Location, contact_ghl_id: str) -> RoutingDecision:
@@ -31,45 +55,96 @@ def lead_assign(*, location: Location, contact_ghl_id: str) -> RoutingDecision:
     already written. A GHL refusal is kept on the decision; transient GHL errors are raised for
     the task to retry."""
     decision = route_lead(location=location, contact_ghl_id=contact_ghl_id)
-    if not decision.agent_ghl_id or decision.ghl_written_at is not None:
-        return decision
-    decisions = RoutingDecision.objects.for_location(location).filter(pk=decision.pk)
+    outcome = _write(location, {contact_ghl_id: decision})
+    if outcome.transient is not None:
+        raise outcome.transient
+    return outcome.decisions[contact_ghl_id]
+
+
+def leads_assign(*, location: Location, contact_ghl_ids: Sequence[str]) -> Assigned:
+    """Route leads of one location together and write their agents to GHL. A contact missing
+    from the mirror is left out; GHL refusals are kept on the decisions; a transient GHL error
+    stops the writes and names the contacts left to write."""
+    return _write(location, leads_route(location=location, contact_ghl_ids=contact_ghl_ids))
+
+
+def _write(location: Location, decisions: dict[str, RoutingDecision]) -> Assigned:
+    outcome = Assigned(decisions=decisions)
+    pending = [d for d in decisions.values() if d.agent_ghl_id and d.ghl_written_at is None]
+    if not pending:
+        return outcome
     installation = location_installation(location)
     if installation is None:
-        decisions.update(ghl_error="The location is not connected to GHL.")
-        return decision
-    rule = decision.rule
+        for decision in pending:
+            decision.ghl_error = "The location is not connected to GHL."
+        _stamp(location, pending)
+        return outcome
+    rules = {d.rule_id: d.rule for d in pending if d.rule_id is not None}
+    done: list[RoutingDecision] = []
+    contacts: list[Mapping[str, Any]] = []
+    opportunities: list[Mapping[str, Any]] = []
+    # One call-log INSERT for the batch, at the end, rather than one per call.
+    with GhlClient(
+        installation, priority=Priority.INTERACTIVE, flush_every=CallRecorder.MANUAL_FLUSH
+    ) as ghl:
+        try:
+            for index, decision in enumerate(pending):
+                try:
+                    _write_one(ghl, location, decision, rules, contacts, opportunities)
+                except GHL_TRANSIENT as exc:
+                    outcome.retry = [d.contact_ghl_id for d in pending[index:]]
+                    outcome.transient = exc
+                    break
+                done.append(decision)
+        finally:
+            # Whatever GHL already answered is kept, even when something unexpected stops the
+            # batch: the mirror, then the decisions.
+            if contacts:
+                mirror_upsert(location_id=location.pk, kind="contact", records=contacts)
+            if opportunities:
+                mirror_upsert(location_id=location.pk, kind="opportunity", records=opportunities)
+            _stamp(location, done)
+    return outcome
+
+
+def _write_one(
+    ghl: GhlClient,
+    location: Location,
+    decision: RoutingDecision,
+    rules: Mapping[int, RoutingRule | None],
+    contacts: list[Mapping[str, Any]],
+    opportunities: list[Mapping[str, Any]],
+) -> None:
+    """One lead's GHL writes; a refusal is kept on the decision, a transient error raised."""
+    rule = rules.get(decision.rule_id) if decision.rule_id is not None else None
     try:
-        with GhlClient(installation, priority=Priority.INTERACTIVE) as ghl:
-            update = ops.contact_update(
-                contact_id=contact_ghl_id, fields={"assignedTo": decision.agent_ghl_id}
-            )
-            contact = ghl.run(update)
-            mirror_upsert(location_id=location.pk, kind="contact", records=[contact])
-            opportunity_id = ""
-            if rule is not None and rule.pipeline_id and not decision.ghl_opportunity_id:
-                opportunity = ghl.run(
-                    ops.opportunity_create(
-                        location_id=location.ghl_location_id or "",
-                        pipeline_id=rule.pipeline_id,
-                        stage_id=rule.stage_id,
-                        contact_id=contact_ghl_id,
-                        name=_lead_name(contact),
-                        assigned_to=decision.agent_ghl_id,
-                    )
+        update = ops.contact_update(
+            contact_id=decision.contact_ghl_id, fields={"assignedTo": decision.agent_ghl_id}
+        )
+        contact = ghl.run(update)
+        contacts.append(contact)
+        if rule is not None and rule.pipeline_id and not decision.ghl_opportunity_id:
+            opportunity = ghl.run(
+                ops.opportunity_create(
+                    location_id=location.ghl_location_id or "",
+                    pipeline_id=rule.pipeline_id,
+                    stage_id=rule.stage_id,
+                    contact_id=decision.contact_ghl_id,
+                    name=_lead_name(contact),
+                    assigned_to=decision.agent_ghl_id,
                 )
-                mirror_upsert(location_id=location.pk, kind="opportunity", records=[opportunity])
-                opportunity_id = str(opportunity["id"])
+            )
+            opportunities.append(opportunity)
+            decision.ghl_opportunity_id = str(opportunity["id"])
     except (GhlValidationError, GhlNotFound) as exc:
-        decisions.update(ghl_error=f"GHL refused the assignment: {exc.message}"[:2000])
-        return decision
-    decisions.update(
-        ghl_written_at=timezone.now(),
-        ghl_error="",
-        ghl_opportunity_id=opportunity_id or decision.ghl_opportunity_id,
-    )
-    decision.refresh_from_db()
-    return decision
+        decision.ghl_error = f"GHL refused the assignment: {exc.message}"[:2000]
+        return
+    decision.ghl_written_at, decision.ghl_error = timezone.now(), ""
+
+
+def _stamp(location: Location, decisions: list[RoutingDecision]) -> None:
+    if decisions:
+        RoutingDecision.objects.for_location(location).bulk_update(decisions, WRITTEN_FIELDS)
 
 
 def lead_reroute(

@@ -8,7 +8,7 @@ book). A routed lead therefore stops counting once its deal closes in GHL."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import date, datetime
 
 from django.db import connection
@@ -28,15 +28,23 @@ def day_counts(*, location: Location, agents: Collection[str], day: date) -> dic
     return dict(rows.values_list("agent_ghl_id", "count"))
 
 
-def day_count_bump(*, location: Location, agent: str, day: date) -> None:
-    """One statement, no read-modify-write: safe whatever else runs."""
+def day_counts_add(*, location: Location, day: date, counts: Mapping[str, int]) -> None:
+    """One statement for every agent of a batch, no read-modify-write: safe whatever else
+    runs."""
+    if not counts:
+        return
     table = AgentDayCount._meta.db_table
+    agents = sorted(counts)  # one order for every writer: concurrent batches cannot deadlock
+    values = ", ".join(["(%s, %s, %s, %s)"] * len(agents))
+    params: list[int | str | date] = []
+    for agent in agents:
+        params += [location.pk, agent, day, counts[agent]]
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (location_id, agent_ghl_id, day, count) "  # noqa: S608
-            "VALUES (%s, %s, %s, 1) ON CONFLICT (location_id, agent_ghl_id, day) "
-            f"DO UPDATE SET count = {table}.count + 1",
-            [location.pk, agent, day],
+            f"VALUES {values} ON CONFLICT (location_id, agent_ghl_id, day) "
+            f"DO UPDATE SET count = {table}.count + EXCLUDED.count",
+            params,
         )
 
 

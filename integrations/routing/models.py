@@ -179,3 +179,34 @@ class RoutingDecision(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.contact_ghl_id} → {self.agent_ghl_id or self.status}"
+
+
+class PendingLead(TenantOwnedModel):
+    """A lead waiting to be routed and written to GHL: the routing queue.
+
+    Rows are inserted when a lead arrives and deleted once its decision is written to GHL (or
+    GHL refused it). A drain claims rows by pushing `due_at` a lease ahead, so a drain that dies
+    leaves its rows to be claimed again once the lease runs out; a transient GHL error pushes
+    `due_at` by a backoff instead. Routing and the GHL write are idempotent per contact, so a
+    claim taken twice never assigns twice."""
+
+    TENANT_FIELD: ClassVar[str] = "location"
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    contact_ghl_id = models.CharField(max_length=64)
+    queued_at = models.DateTimeField()
+    due_at = models.DateTimeField()  # claimable from then on
+    attempts = models.PositiveIntegerField(default=0)
+
+    objects = LocationOwnedManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["location", "contact_ghl_id"], name="pending_lead_unique_per_location"
+            )
+        ]
+        indexes = [models.Index(fields=["due_at", "id"])]
+
+    def __str__(self) -> str:
+        return f"pending {self.contact_ghl_id}"

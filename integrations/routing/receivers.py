@@ -1,4 +1,5 @@
-"""Routing starts when a lead arrives (a ContactCreate applied to the mirror)."""
+"""Routing starts when a lead arrives (a ContactCreate applied to the mirror): the lead joins
+the routing queue, where the location routes leads (see `queue`)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,9 @@ from django.dispatch import receiver
 from integrations.sync.signals import lead_arrived
 from tenants.models import Location
 
-from .assign import routing_enabled
+from .queue import lead_enqueue
 
 
 @receiver(lead_arrived)
 def route_new_lead(sender: Any, location: Location, contact_ghl_id: str, **_: Any) -> None:
-    if not routing_enabled(location):
-        return
-    from integrations.tasks import routing_lead_assign
-
-    routing_lead_assign.delay(location.pk, contact_ghl_id)
+    lead_enqueue(location=location, contact_ghl_id=contact_ghl_id)

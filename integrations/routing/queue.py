@@ -1,0 +1,179 @@
+"""The routing queue: leads wait as `PendingLead` rows and drains route them a location at a time.
+
+A lead arriving costs one INSERT (only where the location has an enabled rule) and, at most, one
+drain published: as with the inbox (`inbox.dispatch`), a Redis flag says a drain is asked for and
+not yet started, so a burst asks once. A drain claims the waiting leads of the location whose
+lead waited longest, routes and writes them together (`assign.leads_assign`), deletes their rows,
+and goes on with the next location until none waits. Under load the leads of a location pile up
+while a drain is busy elsewhere, so batches grow exactly when the per-lead cost matters.
+
+Nothing is lost: a claim only leases its rows (`due_at` pushed LEASE ahead), so the rows of a
+drain that dies are claimed again once the lease runs out (the sweep asks for a drain then); a
+transient GHL error puts the rest of the batch back with a backoff. Routing and the GHL write
+are idempotent per contact, so a lead claimed twice is still assigned once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import groupby
+
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.utils import timezone
+
+from saas_platform.kernel.logging import get_logger
+from tenants.models import Location
+
+from .assign import leads_assign
+from .models import PendingLead, RoutingDecision, RoutingRule
+
+log = get_logger(__name__)
+
+DRAIN_FLAG = "routing:drain-requested"
+DRAIN_FLAG_SECONDS = 10  # a drain asked for and lost blocks the next request only this long
+LEASE = timedelta(minutes=5)  # a claimed lead is claimable again after this (its drain died)
+BATCH = 100  # leads of one location routed and written together
+DRAIN_LIMIT = 2000  # then the drain hands over to a new one (a backlog is shared by workers)
+BACKOFF = (5, 30, 120, 600, 1800)  # seconds before retry n (the last value repeats)
+MAX_ATTEMPTS = 8
+
+_TABLE = PendingLead._meta.db_table
+_ENQUEUE_SQL = f"""
+    INSERT INTO {_TABLE} (location_id, contact_ghl_id, queued_at, due_at, attempts)
+    SELECT %(location)s, %(contact)s, %(now)s, %(now)s, 0
+     WHERE EXISTS (SELECT 1 FROM {RoutingRule._meta.db_table}
+                    WHERE location_id = %(location)s AND enabled)
+    ON CONFLICT (location_id, contact_ghl_id) DO NOTHING
+    RETURNING id
+"""  # noqa: S608
+# The location whose lead has waited longest, then up to BATCH of its due leads, leased.
+_CLAIM_SQL = f"""
+    WITH head AS (
+        SELECT location_id FROM {_TABLE}
+         WHERE due_at <= %(now)s
+         ORDER BY due_at, id
+         LIMIT 1
+           FOR UPDATE SKIP LOCKED
+    )
+    UPDATE {_TABLE}
+       SET due_at = %(lease)s, attempts = attempts + 1
+     WHERE id IN (SELECT id FROM {_TABLE}
+                   WHERE location_id = (SELECT location_id FROM head) AND due_at <= %(now)s
+                   ORDER BY id
+                   LIMIT %(limit)s
+                     FOR UPDATE SKIP LOCKED)
+    RETURNING id, location_id, contact_ghl_id, attempts
+"""  # noqa: S608
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    location_id: int
+    contact_ghl_id: str
+    attempts: int
+
+
+def lead_enqueue(*, location: Location, contact_ghl_id: str, now: datetime | None = None) -> bool:
+    """Queue a new lead for routing where the location routes leads; True when queued (a lead
+    already waiting is not queued twice). A drain is asked for once the row is committed."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _ENQUEUE_SQL,
+            {"location": location.pk, "contact": contact_ghl_id, "now": now or timezone.now()},
+        )
+        queued = cursor.fetchone() is not None
+    if queued:
+        transaction.on_commit(drain_request)
+    return queued
+
+
+def drain_request(*, force: bool = False, countdown: float = 0) -> bool:
+    """Publish a drain unless one is already waiting to start; True when one was published."""
+    from integrations.tasks import routing_leads_drain
+
+    try:
+        if not force and not cache.add(DRAIN_FLAG, 1, timeout=DRAIN_FLAG_SECONDS):
+            return False
+        if countdown:
+            routing_leads_drain.apply_async(countdown=countdown)
+        else:
+            routing_leads_drain.apply_async()
+    except Exception as exc:  # Redis or the broker down: the rows wait for the sweep
+        log.error("routing.drain_request_failed", error=str(exc))
+        return False
+    return True
+
+
+def _claim(now: datetime, limit: int) -> list[Claimed]:
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL, {"now": now, "lease": now + LEASE, "limit": limit})
+        rows = [Claimed(*row) for row in cursor.fetchall()]
+    return sorted(rows, key=lambda row: row.id)
+
+
+def leads_drain(*, limit: int = DRAIN_LIMIT, batch: int = BATCH) -> int:
+    """Route and write waiting leads, a location at a time, until none is due (or `limit` were
+    taken: then another drain is asked for). Returns how many leads were taken."""
+    cache.delete(DRAIN_FLAG)  # a lead queued from now on asks for the next drain
+    taken = 0
+    while taken < limit:
+        claimed = _claim(timezone.now(), min(batch, limit - taken))
+        if not claimed:
+            return taken
+        taken += len(claimed)
+        for location_id, rows in groupby(claimed, key=lambda row: row.location_id):
+            _assign(location_id, list(rows))
+    drain_request(force=True)
+    return taken
+
+
+def _assign(location_id: int, rows: list[Claimed]) -> None:
+    location = Location.objects.unscoped().select_related("agency").filter(pk=location_id).first()
+    if location is None:  # deleted meanwhile (its rows went with it)
+        return
+    try:
+        outcome = leads_assign(location=location, contact_ghl_ids=[r.contact_ghl_id for r in rows])
+    except Exception as exc:  # the rows stay leased: tried again once the lease runs out
+        log.exception("routing.batch_failed", location_id=location_id, error=str(exc))
+        _give_up(location, [r for r in rows if r.attempts >= MAX_ATTEMPTS], str(exc))
+        return
+    retry = set(outcome.retry)
+    finished = [r.id for r in rows if r.contact_ghl_id not in retry]
+    PendingLead.objects.for_location(location).filter(id__in=finished).delete()
+    later = [r for r in rows if r.contact_ghl_id in retry]
+    if later:
+        _retry_later(location, later, str(outcome.transient))
+
+
+def _retry_later(location: Location, rows: list[Claimed], error: str) -> None:
+    log.warning("routing.write_deferred", location_id=location.pk, leads=len(rows), error=error)
+    _give_up(location, [r for r in rows if r.attempts >= MAX_ATTEMPTS], error)
+    waiting = [r for r in rows if r.attempts < MAX_ATTEMPTS]
+    if not waiting:
+        return
+    wait = BACKOFF[min(max(r.attempts for r in waiting), len(BACKOFF)) - 1]
+    PendingLead.objects.for_location(location).filter(id__in=[r.id for r in waiting]).update(
+        due_at=timezone.now() + timedelta(seconds=wait)
+    )
+    drain_request(force=True, countdown=wait)
+
+
+def _give_up(location: Location, rows: list[Claimed], error: str) -> None:
+    if not rows:
+        return
+    contacts = [r.contact_ghl_id for r in rows]
+    RoutingDecision.objects.for_location(location).filter(
+        contact_ghl_id__in=contacts, is_current=True, ghl_written_at__isnull=True
+    ).update(ghl_error=f"GHL could not be reached after {MAX_ATTEMPTS} attempts: {error}"[:2000])
+    PendingLead.objects.for_location(location).filter(id__in=[r.id for r in rows]).delete()
+
+
+def leads_sweep(*, now: datetime | None = None) -> int:
+    """Ask for a drain when leads are due and no drain took them (a lost drain, a lease run
+    out). Returns how many leads are due."""
+    due = PendingLead.objects.unscoped().filter(due_at__lte=now or timezone.now()).count()
+    if due:
+        drain_request(force=True)
+    return due

@@ -1,0 +1,126 @@
+"""The routing queue: a lead waits as a row until its agent is written to GHL; drains take a
+location's waiting leads together; a drain that dies or a GHL outage loses no lead."""
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from integrations.mirror.models import MirrorContact, MirrorUser
+from integrations.routing import queue
+from integrations.routing.models import PendingLead, RoutingDecision
+from integrations.routing.services import agent_profile_save, rule_save
+from sandbox.ghl.testing import StandIn
+from tenants.models import Location
+from tests.conftest import World
+
+from .util import agents, contacts
+
+pytestmark = pytest.mark.django_db
+
+
+def waiting(location: Location) -> list[str]:
+    rows = PendingLead.objects.for_location(location).order_by("id")
+    return list(rows.values_list("contact_ghl_id", flat=True))
+
+
+def test_a_lead_is_queued_once_and_only_where_the_location_routes_leads(world: World) -> None:
+    location, other = world.a.locations
+    rule_save(location=location, name="Everyone", pool={"agents": agents(location, 1)})
+    assert queue.lead_enqueue(location=location, contact_ghl_id="c1")
+    assert not queue.lead_enqueue(location=location, contact_ghl_id="c1")
+    assert not queue.lead_enqueue(location=other, contact_ghl_id="c2")  # no rule there
+    assert waiting(location) == ["c1"] and waiting(other) == []
+
+
+def test_a_claim_takes_one_location_and_leases_its_leads(world: World) -> None:
+    first, second = world.a.locations
+    for location in (first, second):
+        rule_save(location=location, name="All", pool={"agents": agents(location, 1)})
+    now = timezone.now()
+    for n, location in enumerate((first, second, first)):
+        queue.lead_enqueue(location=location, contact_ghl_id=f"c{n}", now=now)
+    claimed = queue._claim(now, 10)
+    assert [(c.location_id, c.contact_ghl_id) for c in claimed] == [
+        (first.pk, "c0"),
+        (first.pk, "c2"),
+    ]
+    assert [c.contact_ghl_id for c in queue._claim(now, 10)] == ["c1"]
+    assert queue._claim(now, 10) == []  # leased
+    # A drain that died: its leads come back once the lease has run out.
+    later = queue._claim(now + queue.LEASE + timedelta(seconds=1), 10)
+    assert [c.attempts for c in later] == [2, 2]
+
+
+def test_a_drain_routes_and_gives_up_writing_where_the_location_is_not_connected(
+    world: World,
+) -> None:
+    location = world.a.locations[0]
+    team = agents(location, 2)
+    rule_save(location=location, name="Everyone", pool={"agents": team})
+    for contact in contacts(location, 3):
+        queue.lead_enqueue(location=location, contact_ghl_id=contact)
+    assert queue.leads_drain() == 3
+    decisions = RoutingDecision.objects.for_location(location).order_by("contact_ghl_id")
+    assert [d.agent_ghl_id for d in decisions] == [*team, team[0]]
+    assert {d.ghl_error for d in decisions} == {"The location is not connected to GHL."}
+    assert waiting(location) == []
+
+
+def _rule_over_users(location: Location) -> list[str]:
+    users = sorted(MirrorUser.objects.for_location(location).values_list("ghl_id", flat=True))[:2]
+    for user in users:
+        agent_profile_save(location=location, ghl_user_id=user)
+    rule_save(location=location, name="Everyone", pool={"agents": users})
+    return users
+
+
+def test_a_drain_writes_a_batch_to_ghl_and_the_mirror(dubai: Location, ghl: StandIn) -> None:
+    users = _rule_over_users(dubai)
+    leads = list(
+        MirrorContact.objects.for_location(dubai)
+        .order_by("ghl_id")
+        .values_list("ghl_id", flat=True)
+    )[:4]
+    for lead in leads:
+        queue.lead_enqueue(location=dubai, contact_ghl_id=lead)
+    assert queue.leads_drain() == 4
+    decisions = {
+        d.contact_ghl_id: d
+        for d in RoutingDecision.objects.for_location(dubai).filter(is_current=True)
+    }
+    assert [decisions[c].agent_ghl_id for c in leads] == [*users, *users]
+    assert all(d.ghl_written_at is not None and d.ghl_error == "" for d in decisions.values())
+    mirrored = dict(
+        MirrorContact.objects.for_location(dubai)
+        .filter(ghl_id__in=leads)
+        .values_list("ghl_id", "assigned_to")
+    )
+    assert mirrored == {c: decisions[c].agent_ghl_id for c in leads}
+    assert waiting(dubai) == []
+
+
+def test_a_ghl_outage_puts_the_leads_back_with_a_backoff(
+    dubai: Location, ghl: StandIn, settings: Any
+) -> None:
+    _rule_over_users(dubai)
+    lead = MirrorContact.objects.for_location(dubai).order_by("ghl_id").first()
+    assert lead is not None
+    queue.lead_enqueue(location=dubai, contact_ghl_id=lead.ghl_id)
+    ghl.set_faults(error_rate=1.0, error_status=503)
+    try:
+        queue.leads_drain()
+    finally:
+        ghl.clear_faults()
+    row = PendingLead.objects.for_location(dubai).get()
+    assert row.attempts == 1 and row.due_at > timezone.now()
+    decision = RoutingDecision.objects.for_location(dubai).get(contact_ghl_id=lead.ghl_id)
+    assert decision.agent_ghl_id and decision.ghl_written_at is None
+    # Once due again, the same decision is written (routing is not repeated).
+    PendingLead.objects.for_location(dubai).update(due_at=timezone.now())
+    queue.leads_drain()
+    decision.refresh_from_db()
+    assert decision.ghl_written_at is not None
+    assert RoutingDecision.objects.for_location(dubai).count() == 1
+    assert waiting(dubai) == []

@@ -35,7 +35,7 @@ from integrations import tasks
 from integrations.inbox.models import InboundEvent
 from tests.integrations.ghl.signing import Signer, compact, event
 from tests.integrations.inbox.corpus import hostile_deliveries, valid_events
-from tests.integrations.inbox.processes import (
+from drills.topology import (
     KeepAliveClient,
     OwnPostgres,
     celery_worker,

@@ -1,4 +1,4 @@
-"""`python -m drills [name ...]`: run the failure drills (all, or those named) and print the table."""
+"""`python -m drills [name ...]`: run the failure drills (all, or those named); print the table."""
 
 import sys
 

@@ -13,7 +13,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -170,7 +170,9 @@ def run(names: Iterable[str] = ()) -> int:
     return 1 if failed else 0
 
 
-def wait_until(check: Callable[[], bool], what: str, timeout: float = 60.0, step: float = 0.1) -> float:
+def wait_until(
+    check: Callable[[], bool], what: str, timeout: float = 60.0, step: float = 0.1
+) -> float:
     """Polls `check` until it holds; returns the seconds waited."""
     started = time.monotonic()
     while not check():
@@ -178,4 +180,3 @@ def wait_until(check: Callable[[], bool], what: str, timeout: float = 60.0, step
             raise TimeoutError(f"waited {timeout:.0f} s for {what}")
         time.sleep(step)
     return time.monotonic() - started
-

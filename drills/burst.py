@@ -26,6 +26,7 @@ PACE = 0.05
 PHASE = 100  # deliveries before the outage, during it, and after it
 
 Delivery = tuple[str, bytes, dict[str, str]]  # webhook id, body, headers
+FINAL = ("succeeded", "dead", "superseded")  # an inbox row's states that no worker will change
 
 
 @dataclass

@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 from celery import Celery
 
-from drills.burst import Answer, EventSource, burst_through_outage, inbox_rows, redeliver
+from drills.burst import FINAL, Answer, EventSource, burst_through_outage, inbox_rows, redeliver
 from drills.harness import Outcome, Stage, wait_until
 from drills.topology import OwnPostgres, celery_worker, gunicorn, own_redis_server
 from tests.integrations.ghl.signing import Signer
@@ -42,7 +42,7 @@ def sweep_now(pg: OwnPostgres, database: str, redis_url: str) -> int:
 def wait_processed(pg: OwnPostgres, database: str, how_many: int, timeout: float = 90) -> None:
     def done() -> bool:
         rows = inbox_rows(pg, database).values()
-        return sum(1 for row in rows if row[0] != "pending") >= how_many
+        return sum(1 for row in rows if row[0] in FINAL) >= how_many
 
     wait_until(done, f"{how_many} events processed", timeout=timeout, step=0.2)
 

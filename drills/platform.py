@@ -101,8 +101,14 @@ class Platform:
 
 @contextmanager
 def platform(
-    stage: Stage, name: str, *, time_factor: float | None = None, **extra_env: str
+    stage: Stage,
+    name: str,
+    *,
+    time_factor: float | None = None,
+    also_trust: str = "",
+    **extra_env: str,
 ) -> Iterator[Platform]:
+    """`also_trust`: one more Ed25519 public key for webhooks (a drill's own signer)."""
     with ExitStack() as stack:
         ghl = stack.enter_context(
             StandIn(scenario="demo", webhook_url=NOWHERE, time_factor=time_factor)
@@ -114,7 +120,7 @@ def platform(
             database=database,
             redis_url=redis_server.url,
             DRILL_GHL_BASE=ghl.base_url,
-            GHL_WEBHOOK_ED25519_KEYS=pems["ed25519"],
+            GHL_WEBHOOK_ED25519_KEYS=",".join(filter(None, (pems["ed25519"], also_trust))),
             GHL_WEBHOOK_RSA_KEYS=pems["rsa"],
             **extra_env,
         )

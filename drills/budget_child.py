@@ -29,7 +29,7 @@ def _worker(installation_pk: int, priority_name: str, until: float, out: dict[st
 
     installation = GhlInstallation.objects.unscoped().get(pk=installation_pk)
     op = ops.location_get(location_id=str(installation.ghl_location_id))
-    stats = {"ok": 0, "budget_spent": 0, "errors": 0, "slowest_s": 0.0, "error": ""}
+    stats: dict[str, Any] = {"ok": 0, "budget_spent": 0, "errors": 0, "slowest_s": 0.0, "error": ""}
     out[priority_name] = stats
     interactive = priority_name == "interactive"
     try:

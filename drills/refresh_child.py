@@ -76,7 +76,7 @@ def main(installation_pk: int, point: str) -> dict[str, Any]:
             _stop_here()
         return grant
 
-    oauth.refresh = refresh  # type: ignore[assignment]
+    oauth.refresh = refresh
     outcome = _rotate(installation_pk)
     if point == "after_commit":
         vault.forget(installation_pk)

@@ -10,9 +10,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from drills.harness import Outcome, Stage, wait_until
 from drills.platform import DUBAI, Platform, platform
-from drills.topology import ROOT
+from drills.topology import ROOT, celery_worker
+
+COMPANY = "DemoCompanyApex00001"  # Dubai's agency in the stand-in's demo
 
 
 def _installation(p: Platform) -> int:
@@ -52,10 +56,37 @@ def run_child(p: Platform, pk: int, point: str) -> dict[str, Any]:
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def _kill_at(stage: Stage, point: str) -> dict[str, Any]:
-    """Install, SIGKILL a refresh at `point`, then run what a later task does; the figures."""
-    with platform(stage, f"refresh_{point}") as p:
-        p.install(DUBAI)
+def _install_under_agency(p: Platform, stage: Stage) -> None:
+    """The agency connects the app for its company with Dubai approved; a worker mints the
+    location's token from the agency's (`ghl_company_locations_sync`)."""
+    code = p.ghl.install(companyId=COMPANY, approvedLocations=[DUBAI], emitInstall=False)["code"]
+    with celery_worker(p.env, stage.log("refresh-agency-worker"), queues="default,interactive"):
+        answer = httpx.get(
+            f"{p.base}/integrations/ghl/oauth/callback",
+            params={"code": code},
+            headers={"Host": "localhost"},
+            timeout=30,
+        )
+        assert answer.status_code == 302, answer.status_code
+        wait_until(
+            lambda: p.one(
+                "SELECT count(*) FROM integrations_ghltoken t JOIN integrations_ghlinstallation i"
+                " ON i.id = t.installation_id WHERE i.ghl_location_id = %s",
+                DUBAI,
+            ) == 1,
+            "the location's token minted from the agency's",
+            timeout=60,
+        )  # fmt: skip
+
+
+def _kill_at(stage: Stage, point: str, *, agency: bool = False) -> dict[str, Any]:
+    """Install (the location alone, or through its agency), SIGKILL a refresh at `point`, then
+    run what a later task does; the figures."""
+    with platform(stage, f"refresh_{point}{'_agency' if agency else ''}") as p:
+        if agency:
+            _install_under_agency(p, stage)
+        else:
+            p.install(DUBAI)
         pk = _installation(p)
         before = p.ghl.counters(DUBAI)
         generation = _token_state(p, pk)["generation"]
@@ -76,6 +107,7 @@ def _kill_at(stage: Stage, point: str) -> dict[str, Any]:
         "generation_at_kill": (state_after_kill["generation"] or 0) - generation,
         "refreshes_total": after["refreshes"] - before["refreshes"],
         "refresh_token_reuse": after["refresh_token_reuse"] - before["refresh_token_reuse"],
+        "reminted": after["location_tokens"] - before["location_tokens"],
         "status": state["status"],
         "generation_total": (state["generation"] or 0) - generation,
         "call": check["call"],
@@ -90,7 +122,8 @@ def _outcome(figures: dict[str, Any], expected: dict[str, Any], summary: str) ->
         expected=summary,
         happened=(
             f"{figures['refreshes_at_kill']} refresh(es) at GHL at the kill, "
-            f"{figures['refreshes_total']} in all, {figures['refresh_token_reuse']} reuse; "
+            f"{figures['refreshes_total']} in all, {figures['refresh_token_reuse']} reuse, "
+            f"{figures['reminted']} re-minted; "
             f"later call {figures['call']}; rotation {figures['rotate']}; then call "
             f"{figures['call_after']}; installation {figures['status']}"
             + (f"; UNEXPECTED (got, wanted): {wrong}" if wrong else "")
@@ -156,4 +189,23 @@ def drill_refresh_kill_after_commit(stage: Stage) -> Outcome:
         expected,
         "1 refresh committed at the kill; later: call ok, "
         "rotation ok (2 in all, no reuse), call ok, healthy",
+    )
+
+
+def drill_refresh_kill_after_answer_agency(stage: Stage) -> Outcome:
+    """Method: as `refresh_kill_after_answer`, but the location was connected through its
+    agency (a company install with Dubai approved; the location's token minted from the
+    agency's). The design: when GHL refuses the spent refresh token, a location under a
+    connected agency gets a new token minted from the agency token — nothing is lost. Pass: 1
+    refresh at the kill, 1 reuse seen by GHL, 1 location token minted afterwards; the later
+    call, the rotation and the call after it all succeed; the installation stays healthy."""
+    figures = _kill_at(stage, "after_answer", agency=True)
+    expected = {"refreshes_at_kill": 1, "generation_at_kill": 0, "refreshes_total": 1,
+                "refresh_token_reuse": 1, "reminted": 1, "call": "ok", "rotate": "ok",
+                "call_after": "ok", "status": "healthy", "generation_total": 1}  # fmt: skip
+    return _outcome(
+        figures,
+        expected,
+        "1 refresh at the kill, pair lost; later: call ok, "
+        "rotation → invalid_grant → re-minted from the agency token, healthy",
     )

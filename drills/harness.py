@@ -107,6 +107,7 @@ ORDER = (
     "uninstall_mid_sync",
     "refresh_kill_before_call",
     "refresh_kill_after_answer",
+    "refresh_kill_after_answer_agency",
     "refresh_kill_after_commit",
     "compressed_day",
     "no_local_state",

@@ -22,6 +22,7 @@ def test_a_drill_can_be_picked_by_name_or_by_module() -> None:
     assert [name for name, _ in discover(["tokens"])] == [
         "refresh_kill_before_call",
         "refresh_kill_after_answer",
+        "refresh_kill_after_answer_agency",
         "refresh_kill_after_commit",
     ]
 

@@ -13,13 +13,24 @@ from drills.harness import Outcome, Stage, wait_until
 from drills.topology import gunicorn, own_redis_server
 
 LIMIT_S = 5.0
+# As a load balancer's probe: with Redis gone one readiness answer takes ~2 s (the broker
+# check's one retry), longer on a busy machine; a shorter timeout would miss the 503.
+PROBE_TIMEOUT_S = 5.0
+
+
+SLOWEST: dict[str, float] = {}  # the slowest probe answer per status, for the report
 
 
 def _status(base: str) -> int:
+    started = time.monotonic()
     try:
-        return httpx.get(f"{base}/readyz", headers={"Host": "localhost"}, timeout=3).status_code
+        answer = httpx.get(f"{base}/readyz", headers={"Host": "localhost"}, timeout=PROBE_TIMEOUT_S)
     except httpx.TransportError:
         return 0
+    took = time.monotonic() - started
+    key = f"slowest_{answer.status_code}_probe_s"
+    SLOWEST[key] = round(max(SLOWEST.get(key, 0.0), took), 2)
+    return answer.status_code
 
 
 def _measure(base: str, want: int, action: Callable[[], None]) -> float:
@@ -51,7 +62,7 @@ def drill_readyz(stage: Stage) -> Outcome:
                 "redis_down": _measure(base, 503, redis_server.stop),
                 "redis_up": _measure(base, 200, redis_server.start),
             }
-    figures = {k: round(v, 2) for k, v in times.items()}
+    figures = {**{k: round(v, 2) for k, v in times.items()}, **SLOWEST}
     return Outcome(
         expected=f"200 before; 503 within {LIMIT_S:.0f} s of each stop, 200 within "
         f"{LIMIT_S:.0f} s of each start",

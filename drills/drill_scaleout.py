@@ -48,8 +48,7 @@ async def _duplicates(bases: list[str], source: EventSource) -> list[list[Answer
         return list(await asyncio.gather(*(one_event() for _ in range(EVENTS))))
 
 
-def _check_webhooks(p: Platform, bases: list[str]) -> dict[str, Any]:
-    signer = p.stage_signer  # type: ignore[attr-defined]
+def _check_webhooks(p: Platform, bases: list[str], signer: Signer) -> dict[str, Any]:
     source = EventSource(signer)
     per_event = asyncio.run(_duplicates(bases, source))
 
@@ -148,14 +147,13 @@ def drill_no_local_state(stage: Stage) -> Outcome:
     signer = Signer()
     with ExitStack() as stack:
         p = stack.enter_context(platform(stage, "scaleout", also_trust=signer.ed_public))
-        p.stage_signer = signer  # type: ignore[attr-defined]
         second = stack.enter_context(gunicorn(p.env, stage.log("scaleout-gunicorn-2"), workers=1))
         for name, queues in WORKERS.items():
             stack.enter_context(
                 celery_worker(p.env, stage.log(f"scaleout-{name}"), queues=queues, name=name)
             )
         p.install(DUBAI)
-        webhooks = _check_webhooks(p, [p.base, second])
+        webhooks = _check_webhooks(p, [p.base, second], signer)
         say(f"  webhooks: {webhooks}")
         refresh = _check_refresh(p, p.redis.url)
         say(f"  refresh: {refresh}")

@@ -82,7 +82,8 @@ def _install_under_agency(p: Platform, stage: Stage) -> None:
 def _kill_at(stage: Stage, point: str, *, agency: bool = False) -> dict[str, Any]:
     """Install (the location alone, or through its agency), SIGKILL a refresh at `point`, then
     run what a later task does; the figures."""
-    with platform(stage, f"refresh_{point}{'_agency' if agency else ''}") as p:
+    name = f"refresh_{point}{'_agency' if agency else ''}"
+    with platform(stage, name) as p:
         if agency:
             _install_under_agency(p, stage)
         else:
@@ -90,7 +91,8 @@ def _kill_at(stage: Stage, point: str, *, agency: bool = False) -> dict[str, Any
         pk = _installation(p)
         before = p.ghl.counters(DUBAI)
         generation = _token_state(p, pk)["generation"]
-        marker = stage.tmp / f"refresh-{point}.marker"
+        marker = stage.tmp / f"{name}.marker"  # one per drill: a stale one would kill at once
+        marker.unlink(missing_ok=True)
         child = _child(p, pk, point, marker)
         try:
             wait_until(marker.exists, f"the refresh to reach {point}", timeout=60, step=0.02)

@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 # Start (or reuse) embedded engines for whatever the environment does not provide.
 ENGINES := eval "$$($(BIN)/python tools/engines.py up)" &&
 
-.PHONY: install run test lint typecheck contracts migrations-check pytest bench engines-down lock clean
+.PHONY: install run test lint typecheck contracts migrations-check pytest bench drills engines-down lock clean
 
 $(STAMP): requirements.lock pyproject.toml tools/vendor_assets.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -65,6 +65,11 @@ test: lint typecheck contracts migrations-check pytest
 
 bench: install
 	@$(ENGINES) $(BIN)/python -m bench
+
+# The failure drills run engines of their own (PostgreSQL, Redis, the GHL stand-in on free
+# ports) and never touch DATABASE_URL / REDIS_URL's servers; `DRILLS="readyz ..."` picks some.
+drills: install
+	@$(BIN)/python -m drills $(DRILLS)
 
 engines-down:
 	$(BIN)/python tools/engines.py down

@@ -19,8 +19,7 @@ import json
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -31,12 +30,18 @@ import redis
 from celery import Celery
 from django.test import Client
 
-from integrations import tasks
-from integrations.inbox.models import InboundEvent
-from tests.integrations.ghl.signing import Signer, compact, event
-from tests.integrations.inbox.corpus import hostile_deliveries, valid_events
-from tests.integrations.inbox.processes import (
-    KeepAliveClient,
+from drills.burst import (
+    PHASE,
+    URL,
+    Answer,
+    EventSource,
+    burst_through_outage,
+    deliver,
+    inbox_rows,
+    redeliver,
+    signed_event,
+)
+from drills.topology import (
     OwnPostgres,
     celery_worker,
     django_env,
@@ -46,12 +51,10 @@ from tests.integrations.inbox.processes import (
     own_postgres,
     own_redis,
 )
-
-URL = "/integrations/ghl/webhooks"
-# A type no handler is registered for: processing marks it succeeded and touches nothing else,
-# so these tests count processing through the inbox row alone, whatever handlers exist.
-KIND = "IntegrationTestEvent"
-
+from integrations import tasks
+from integrations.inbox.models import InboundEvent
+from tests.integrations.ghl.signing import Signer, compact
+from tests.integrations.inbox.corpus import hostile_deliveries, valid_events
 
 # --- R1 ------------------------------------------------------------------------------------------
 
@@ -117,49 +120,6 @@ def pg() -> Iterator[OwnPostgres]:
         yield server
 
 
-def _rows(pg: OwnPostgres, dbname: str) -> dict[str, tuple[str, int, str, bytes]]:
-    with psycopg.connect(pg.conninfo(dbname)) as conn:
-        found = conn.execute(
-            "SELECT event_id, status, attempts, last_error, body FROM integrations_inboundevent"
-        ).fetchall()
-    return {
-        event_id: (status, attempts, error, bytes(body))
-        for event_id, status, attempts, error, body in found
-    }
-
-
-@dataclass
-class Answer:
-    event: int
-    status: int | None  # None: no HTTP answer at all
-    outcome: str  # the JSON "status", the error, or the transport failure
-    retry_after: str | None
-    started: float
-    finished: float
-
-
-def signed_event(signer: Signer, seq: int) -> tuple[str, bytes, dict[str, str]]:
-    payload = event(KIND, seq=seq, locationId=f"Loc{seq % 10}")
-    body = compact(payload)
-    headers = {"Content-Type": "application/json", "X-GHL-Signature": signer.ed_sign(body)}
-    return payload["webhookId"], body, headers
-
-
-async def deliver(client: KeepAliveClient, seq: int, body: bytes, h: dict[str, str]) -> Answer:
-    started = time.perf_counter()
-    try:
-        reply = await client.post(URL, body, h)
-    except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
-        return Answer(seq, None, repr(exc), None, started, time.perf_counter())
-    try:
-        decoded = json.loads(reply.body)
-        outcome = str(decoded.get("status") or decoded.get("error"))
-    except (ValueError, AttributeError):
-        outcome = reply.body[:200].decode(errors="replace")
-    retry_after = reply.headers.get("retry-after")
-    return Answer(seq, reply.status, outcome, retry_after, started, time.perf_counter())
-
-
 # --- R2 ------------------------------------------------------------------------------------------
 
 EVENTS = 1000
@@ -222,7 +182,7 @@ def test_r2_concurrent_duplicates_make_one_row_per_event_processed_once(
     sys.stderr.write(f"R2: {overlapping} events had a duplicate answered before the original\n")
     assert overlapping > 0
 
-    rows = _rows(pg, "r2")
+    rows = inbox_rows(pg, "r2")
     assert set(rows) == {webhook_id for webhook_id, _, _ in events}
     assert {row[:3] for row in rows.values()} == {("succeeded", 1, "")}
     assert all(rows[webhook_id][3] == body for webhook_id, body, _ in events)
@@ -230,61 +190,12 @@ def test_r2_concurrent_duplicates_make_one_row_per_event_processed_once(
 
 # --- R5 ------------------------------------------------------------------------------------------
 
-SENDERS = 8
-# Seconds between one sender's deliveries (at most ~160/s): a 429 costs next to nothing, and the
-# crash and restart take a second or two each, which at full speed would be thousands of events.
-PACE = 0.05
-PHASE = 100  # deliveries before the crash, during the outage, and after the restart
-
-
-async def _until(check: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"waited {timeout} s for {what}")
-        await asyncio.sleep(0.01)
-
-
-async def _burst_through_a_crash(
-    base: str, source: Iterator[tuple[int, bytes, dict[str, str]]], pg: OwnPostgres
-) -> tuple[list[Answer], dict[str, int]]:
-    answers: list[Answer] = []
-    marks: dict[str, int] = {}
-    done = asyncio.Event()
-
-    def ok() -> int:
-        return sum(1 for a in answers if a.status == 200)
-
-    async def sender(client: KeepAliveClient) -> None:
-        while not done.is_set():
-            seq, body, headers = next(source)
-            answers.append(await deliver(client, seq, body, headers))
-            await asyncio.sleep(PACE)
-
-    async def operator() -> None:
-        try:
-            await _until(lambda: ok() >= PHASE, "answers before the crash")
-            marks["crash"] = len(answers)
-            await asyncio.to_thread(pg.stop, immediate=True)
-            marks["down"] = len(answers)
-            await _until(lambda: len(answers) - marks["down"] >= PHASE, "answers while down")
-            marks["restart"] = len(answers)
-            await asyncio.to_thread(pg.start)
-            marks["up"], ok_at_restart = len(answers), ok()
-            await _until(lambda: ok() - ok_at_restart >= PHASE, "answers after the restart")
-        finally:
-            done.set()
-
-    async with keep_alive_client(base, SENDERS) as client:
-        await asyncio.gather(operator(), *(sender(client) for _ in range(SENDERS)))
-    return answers, marks
-
 
 def _wait_succeeded(pg: OwnPostgres, how_many: int, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
-    while sum(1 for row in _rows(pg, "r5").values() if row[0] == "succeeded") < how_many:
+    while sum(1 for row in inbox_rows(pg, "r5").values() if row[0] == "succeeded") < how_many:
         if time.monotonic() > deadline:
-            states = Counter(row[:3] for row in _rows(pg, "r5").values())
+            states = Counter(row[:3] for row in inbox_rows(pg, "r5").values())
             raise TimeoutError(f"fewer than {how_many} events processed: {states}")
         time.sleep(0.1)
 
@@ -302,27 +213,14 @@ def _sweep_three_minutes_later(pg: OwnPostgres, redis_url: str) -> int:
     return aged
 
 
-async def _redeliver(
-    base: str, sent: dict[int, tuple[str, bytes, dict[str, str]]], seqs: list[int]
-) -> list[Answer]:
-    async with keep_alive_client(base, SENDERS) as client:
-        return list(await asyncio.gather(*(deliver(client, seq, *sent[seq][1:]) for seq in seqs)))
-
-
 @pytest.mark.concurrency
 def test_r5_a_database_crash_gets_429s_never_a_5xx_and_loses_nothing(
     pg: OwnPostgres, tmp_path: Path
 ) -> None:
     pg.create_database("r5", template=TEMPLATE)
     signer = Signer()
-    sent: dict[int, tuple[str, bytes, dict[str, str]]] = {}
-
-    def source() -> Iterator[tuple[int, bytes, dict[str, str]]]:
-        seq = 0
-        while True:
-            sent[seq] = signed_event(signer, seq)
-            yield seq, sent[seq][1], sent[seq][2]
-            seq += 1
+    source = EventSource(signer)
+    sent = source.sent
 
     with own_redis() as redis_url:
         env = django_env(
@@ -334,14 +232,18 @@ def test_r5_a_database_crash_gets_429s_never_a_5xx_and_loses_nothing(
             GHL_WEBHOOK_RSA_KEYS=signer.rsa_public,
         )
         with gunicorn(env, tmp_path / "gunicorn.log") as base:
-            answers, marks = asyncio.run(_burst_through_a_crash(base, source(), pg))
-            stored = set(_rows(pg, "r5"))
+            answers, marks = asyncio.run(
+                burst_through_outage(
+                    [base], iter(source), lambda: pg.stop(immediate=True), pg.start
+                )
+            )
+            stored = set(inbox_rows(pg, "r5"))
             _check_burst(answers, marks, stored, {seq: sent[seq][0] for seq in sent})
 
             # GHL's retries of the 429s (after its ~10 minutes): all taken now; a 429 whose
             # row was committed anyway is a duplicate, never a second row.
             retried = asyncio.run(
-                _redeliver(base, sent, [a.event for a in answers if a.status == 429])
+                redeliver(base, sent, [a.event for a in answers if a.status == 429])
             )
             assert {a.status for a in retried} <= {200}, Counter(
                 (a.status, a.outcome) for a in retried
@@ -350,11 +252,11 @@ def test_r5_a_database_crash_gets_429s_never_a_5xx_and_loses_nothing(
                        for a in retried)  # fmt: skip
             # GHL delivering again some events it had a 200 for.
             again = asyncio.run(
-                _redeliver(base, sent, [a.event for a in answers if a.status == 200][:50])
+                redeliver(base, sent, [a.event for a in answers if a.status == 200][:50])
             )
             assert [(a.status, a.outcome) for a in again] == [(200, "duplicate")] * 50
 
-        rows = _rows(pg, "r5")
+        rows = inbox_rows(pg, "r5")
         assert set(rows) == {webhook_id for webhook_id, _, _ in sent.values()}
         # The workers are asked for drains, a handful for the whole burst, never one per event.
         accepted_total = sum(1 for a in answers + retried if a.outcome == "accepted")
@@ -367,7 +269,7 @@ def test_r5_a_database_crash_gets_429s_never_a_5xx_and_loses_nothing(
             _wait_succeeded(pg, len(rows))
             # Nothing is pending any more, so the minutely sweep finds nothing to hand over.
             assert _sweep_three_minutes_later(pg, redis_url) == 0
-        assert {row[:3] for row in _rows(pg, "r5").values()} == {("succeeded", 1, "")}
+        assert {row[:3] for row in inbox_rows(pg, "r5").values()} == {("succeeded", 1, "")}
 
 
 def _check_burst(

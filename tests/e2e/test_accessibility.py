@@ -78,6 +78,10 @@ def test_main_pages_have_no_serious_accessibility_violations(
 
         page.goto(portal_url(domain, "/accounts/login/"))
         problems += _violations(page)
+        page.keyboard.press("Tab")  # the first stop skips the brand bar and its links
+        expect(page.locator(":focus")).to_have_text("Skip to content")
+        page.keyboard.press("Enter")
+        expect(page.locator("main")).to_be_focused()
         sign_in(page, portal_url(domain, "/accounts/login/"), owner, demo.DEMO_PASSWORD)
         expect(page).to_have_url(portal_url(domain, "/app/"))
         problems += _violations(page)

@@ -46,6 +46,9 @@ class Figure:
     baseline: float | None = None
     baseline_name: str | None = None
     notes: str = ""
+    # Why the figure could not be measured on this machine (a missing browser, say): reported,
+    # never judged, so the run does not fail for it.
+    skipped: str = ""
 
     @property
     def ratio(self) -> float | None:
@@ -55,7 +58,7 @@ class Figure:
 
     @property
     def passed(self) -> bool | None:
-        if not self.goal:
+        if not self.goal or self.skipped:
             return None
         match = GOAL.match(self.goal.strip())
         if not match:
@@ -107,10 +110,11 @@ def table(figures: list[Figure]) -> str:
     header = ("id", "benchmark", "value", "unit", "baseline", "ratio", "goal", "result")
     rows = [header]
     for f in figures:
-        result = {True: "pass", False: "FAIL", None: ""}[f.passed]
+        result = "skipped" if f.skipped else {True: "pass", False: "FAIL", None: ""}[f.passed]
         baseline = f"{_fmt(f.baseline)} ({f.baseline_name})" if f.baseline is not None else "—"
         ratio = f"{f.ratio:.2f}x" if f.ratio is not None else "—"
-        rows.append((f.id, f.name, _fmt(f.value), f.unit, baseline, ratio, f.goal or "", result))
+        value = "—" if f.skipped else _fmt(f.value)
+        rows.append((f.id, f.name, value, f.unit, baseline, ratio, f.goal or "", result))
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(header))]
     lines = [" | ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
     lines.insert(1, "-+-".join("-" * w for w in widths))

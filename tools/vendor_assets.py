@@ -24,6 +24,13 @@ ASSETS = [
         "package/dist/htmx.min.js",
         "htmx.min.js",
     ),
+    # Only the accessibility browser test loads axe (injected there, never by a portal page).
+    (
+        "https://registry.npmjs.org/axe-core/-/axe-core-4.14.1.tgz",
+        "e6b0ce02b84d892e2e33e403485e7f3d6c29e2be6df65daf44d89ba564139745",
+        "package/axe.min.js",
+        "axe.min.js",
+    ),
 ]
 
 

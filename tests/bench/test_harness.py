@@ -1,10 +1,12 @@
 """The bench harness computes ratios and verdicts right, and the load generator counts right."""
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
-from bench.harness import Figure, table
+from bench import bench_portal_lcp
+from bench.harness import BenchContext, Figure, table
 from bench.loadgen import LoadResult, percentile, run_load
 
 
@@ -33,6 +35,21 @@ def test_table_shows_baseline_ratio_and_verdict() -> None:
     text = table([Figure("P7", "webhooks", 1000, "req/s", "ratio >= 0.4", 2000, "B0")])
     row = text.splitlines()[2]
     assert "P7" in row and "2,000 (B0)" in row and "0.50x" in row and "pass" in row
+
+
+def test_a_skipped_figure_is_reported_not_judged() -> None:
+    figure = Figure("P10", "lcp", 0.0, "ms", goal="<= 2500", skipped="no Chromium")
+    assert figure.passed is None
+    row = table([figure]).splitlines()[2]
+    assert "skipped" in row and "pass" not in row and "FAIL" not in row
+
+
+def test_the_lcp_bench_skips_without_chromium(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(bench_portal_lcp, "CHROMIUM", tmp_path / "no-chromium")
+    [figure] = bench_portal_lcp.run(BenchContext(tmp=tmp_path))
+    assert figure.id == "P10" and figure.skipped and figure.passed is None
 
 
 def test_percentile() -> None:

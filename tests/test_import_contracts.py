@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("saas_platform", "tenants", "integrations", "billing", "sandbox")
+PACKAGES = ("saas_platform", "tenants", "integrations", "billing", "sandbox", "drills")
 LINT_IMPORTS = str(Path(sys.executable).with_name("lint-imports"))
 
 
@@ -32,7 +32,7 @@ def tree_copy(tmp_path: Path) -> Path:
 def test_the_contracts_hold() -> None:
     result = lint_imports(ROOT)
     assert result.returncode == 0, result.stdout
-    assert "5 kept, 0 broken" in result.stdout
+    assert "6 kept, 0 broken" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -45,6 +45,7 @@ def test_the_contracts_hold() -> None:
         ("saas_platform/kernel/_probe.py", "import tenants\n", "kernel imports no app"),
         ("integrations/_probe.py", "import sandbox\n", "No product code imports the sandbox"),
         ("sandbox/_probe.py", "import tenants\n", "sandbox imports no product code"),
+        ("integrations/_probe.py", "import drills\n", "No product code imports the drills"),
     ],
 )
 def test_a_forbidden_import_breaks_its_contract(

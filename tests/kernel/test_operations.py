@@ -48,6 +48,20 @@ def test_not_ready_is_a_503_naming_the_failing_engine(monkeypatch: pytest.Monkey
 
 
 @pytest.mark.django_db
+def test_an_unreachable_broker_is_reported_at_once(settings: Any) -> None:
+    from saas_platform.celery import app
+
+    original = app.conf.broker_url
+    app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    try:
+        ready, checks = health.readiness()
+    finally:
+        app.conf.broker_url = original
+    assert not ready and checks["broker"]["ok"] is False
+    assert checks["broker"]["ms"] < 1000  # no retry delay: a probe gets its answer in time
+
+
+@pytest.mark.django_db
 def test_unapplied_migrations_make_the_process_not_ready(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(health, "_migrations_applied", False)
     health.check_migrations()

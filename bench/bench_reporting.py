@@ -9,6 +9,9 @@ webhook), median of five. R2 is the location dashboard page
 Django's test client as the agency's owner, 50 timed requests after 5 warm-up ones: the p95 of
 the server time (from the request to the full response, rendering included); R2q counts the
 SQL statements of one such request. R3 is the same for the agency's cross-location dashboard.
+P8 is the client's own dashboard in the branded portal (`/app/l/<location>/dashboard/?range=30d`),
+and P8c the portal's contact list (`/app/l/<location>/contacts/`, first page, newest first), each
+timed the same way as R2 as the location's client admin.
 Everything runs in a child process (Django with `saas_platform.settings.test`) against a scratch
 database `bench_reporting` on the run's PostgreSQL (DATABASE_URL), created and migrated
 with Django's test-database utilities and dropped afterwards."""
@@ -138,6 +141,10 @@ def _child() -> dict[str, float]:
         )
         owner = User.objects.create_user("owner@bench.test", "bench-password", agency=agency)
         Membership.objects.create(user=owner, agency=agency, role=Membership.Role.AGENCY_OWNER)
+        manager = User.objects.create_user("manager@bench.test", "bench-password", agency=agency)
+        Membership.objects.create(
+            user=manager, agency=agency, location=big, role=Membership.Role.CLIENT_ADMIN
+        )
         _fill(big.pk, CONTACTS)
         for other in others:
             _fill(other.pk, CONTACTS // 20)
@@ -160,11 +167,11 @@ def _child() -> dict[str, float]:
         client.force_login(owner)
         url = "/admin/integrations/reportschedule/dashboard/"
 
-        def timed(query: dict[str, Any]) -> list[float]:
+        def timed(query: dict[str, Any], *, on: Any = client, path: str = url) -> list[float]:
             samples = []
             for i in range(WARMUP + REQUESTS):
                 started = time.perf_counter()
-                response = client.get(url, query)
+                response = on.get(path, query)
                 elapsed = time.perf_counter() - started
                 assert response.status_code == 200, response.status_code
                 if i >= WARMUP:
@@ -182,12 +189,19 @@ def _child() -> dict[str, float]:
             assert client.get(url, location_query).status_code == 200
         location_samples = timed(location_query)
         agency_samples = timed({"range": "30d"})
+        portal = Client(HTTP_HOST=selectors.agency_primary_domain(agency))
+        portal.force_login(manager)
+        portal_samples = timed({"range": "30d"}, on=portal, path=f"/app/l/{big.pk}/dashboard/")
+        contacts_samples = timed({}, on=portal, path=f"/app/l/{big.pk}/contacts/")
         return {
             "build_s": min(builds),
             "slice_ms": statistics.median(slices) * 1000,
             "location_p95_ms": _p95(location_samples) * 1000,
             "location_median_ms": statistics.median(location_samples) * 1000,
             "agency_p95_ms": _p95(agency_samples) * 1000,
+            "portal_p95_ms": _p95(portal_samples) * 1000,
+            "portal_median_ms": statistics.median(portal_samples) * 1000,
+            "contacts_p95_ms": _p95(contacts_samples) * 1000,
             "queries": float(len(statements)),
         }
     finally:
@@ -220,6 +234,10 @@ def run(ctx: BenchContext) -> list[Figure]:
                notes="session, user, agency, role, locations, packs' report set, 7 selector reads"),
         Figure("R3", "agency dashboard p95 (3 locations, 30 days)", got["agency_p95_ms"], "ms",
                goal="<= 100"),
+        Figure("P8", "portal dashboard p95 (100k contacts, 30 days)", got["portal_p95_ms"], "ms",
+               goal="<= 100", notes=f"median {got['portal_median_ms']:.1f} ms; client admin"),
+        Figure("P8c", "portal contact list p95 (100k contacts)", got["contacts_p95_ms"], "ms",
+               goal="<= 100", notes="first page, newest first"),
     ]  # fmt: skip
 
 

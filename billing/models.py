@@ -117,6 +117,9 @@ class Subscription(TimeStampedModel, TenantOwnedModel):
     stripe_customer_id = models.CharField(max_length=64, blank=True, default="")
     status = models.CharField(max_length=20, choices=Status.choices)
     current_period_end = models.DateTimeField(null=True, blank=True)
+    trial_end = models.DateTimeField(null=True, blank=True)
+    # The client asked to stop at the period end: no next invoice, the plan ends then.
+    cancel_at_period_end = models.BooleanField(default=False)
     # The platform's cut of each invoice, as Stripe holds it on the subscription.
     application_fee_percent = models.DecimalField(
         max_digits=5, decimal_places=2, null=True, blank=True

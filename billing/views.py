@@ -15,7 +15,7 @@ from tenants import selectors as tenant_selectors
 from tenants.models import Location, User
 
 from .models import Plan, StripeEvent
-from .services.checkout import checkout_start
+from .services.checkout import billing_page_path, checkout_start
 from .services.subscriptions import subscription_portal_url
 from .stripe_api import StripeCallError
 from .webhooks import SIGNATURE_HEADER, receive
@@ -107,7 +107,7 @@ def payment_portal(request: HttpRequest, location_id: int) -> HttpResponse:
     """The link in payment reminders: straight to Stripe's customer portal for the client's
     subscription, for the client's admins and the agency's owners and admins only."""
     _, location = _billable_location(request, location_id)
-    back = tenant_selectors.agency_portal_url(location.agency, f"/app/locations/{location.pk}/")
+    back = tenant_selectors.agency_portal_url(location.agency, billing_page_path(location))
     try:
         url = subscription_portal_url(location=location, return_url=back)
     except NotFound as exc:

@@ -12,3 +12,12 @@ class IntegrationsConfig(AppConfig):
         from integrations.reporting import receivers as reporting_receivers  # noqa: F401
         from integrations.routing import receivers as routing_receivers  # noqa: F401
         from integrations.sync import receivers, webhooks  # noqa: F401
+        from tenants.portal import Section, register_section
+
+        # Workspace pages (integrations.portal) in the client's side navigation.
+        register_section(Section("dashboard", "Dashboard", "workspace:dashboard", "member", 10))
+        register_section(Section("contacts", "Contacts", "workspace:contacts", "member", 20))
+        register_section(Section("pipeline", "Pipeline", "workspace:pipeline", "member", 30))
+        register_section(
+            Section("appointments", "Appointments", "workspace:appointments", "member", 40)
+        )

@@ -7,6 +7,12 @@ class SaasPlatformConfig(AppConfig):
     verbose_name = "Platform"
 
     def ready(self) -> None:
+        from saas_platform.kernel.errors_reporting import configure_error_reporting
         from saas_platform.kernel.logging import configure_logging
 
         configure_logging(level=settings.LOG_LEVEL, json=settings.LOG_JSON)
+        configure_error_reporting(
+            dsn=settings.SENTRY_DSN,
+            environment=settings.SENTRY_ENVIRONMENT,
+            traces_sample_rate=settings.SENTRY_TRACES_SAMPLE_RATE,
+        )

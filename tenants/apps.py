@@ -30,3 +30,7 @@ class TenantsConfig(AppConfig):
         from .portal import Section, register_section
 
         register_section(Section("api_keys", "API keys", "portal:api-keys", "admin", 85))
+        register_section(Section("team", "Team", "portal:team", access="admin", order=80))
+        register_section(
+            Section("settings", "Settings", "portal:settings", access="admin", order=90)
+        )

@@ -24,3 +24,31 @@ urlpatterns = [
         name="api-key-revoke",
     ),
 ]
+
+# The workspace's team and settings pages (tenants.portal_team, tenants.portal_settings).
+from . import portal_settings, portal_team  # noqa: E402
+
+urlpatterns += [
+    path("app/l/<int:location_id>/team/", portal_team.team_page, name="team"),
+    path(
+        "app/l/<int:location_id>/team/members/<int:membership_id>/role/",
+        portal_team.member_role,
+        name="team-member-role",
+    ),
+    path(
+        "app/l/<int:location_id>/team/members/<int:membership_id>/remove/",
+        portal_team.member_remove,
+        name="team-member-remove",
+    ),
+    path(
+        "app/l/<int:location_id>/team/invitations/<int:invitation_id>/resend/",
+        portal_team.invitation_send_again,
+        name="team-invitation-resend",
+    ),
+    path(
+        "app/l/<int:location_id>/team/invitations/<int:invitation_id>/cancel/",
+        portal_team.invitation_withdraw,
+        name="team-invitation-cancel",
+    ),
+    path("app/l/<int:location_id>/settings/", portal_settings.settings_page, name="settings"),
+]

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import URLResolver, get_resolver
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
@@ -601,6 +601,8 @@ def _staff_case(pattern: str) -> Check | None:
         REPORTS: _only_operators("/" + REPORTS),
         REPORTS + "export/<slug:table>/": _only_operators(f"/{REPORTS}export/win_rate/"),
         "healthz": lambda v: _assert_status(v.on_platform().get("/healthz"), 200),
+        "readyz": _readyz,
+        "metrics": _metrics,
         "integrations/ghl/oauth/callback": _ghl_callback,
         "integrations/ghl/webhooks": _ghl_webhook,
         "billing/stripe/webhooks": _stripe_webhook("/billing/stripe/webhooks"),
@@ -616,6 +618,21 @@ def _staff_case(pattern: str) -> Check | None:
 
 def _assert_status(response: Any, status: int) -> None:
     assert response.status_code == status, response.status_code
+
+
+def _readyz(v: Visitors) -> None:
+    _assert_status(v.on_platform().get("/readyz"), 200)
+    _assert_status(v.on_a().get("/readyz"), 404)  # probes use a platform host
+
+
+def _metrics(v: Visitors) -> None:
+    """No token configured: no page; with one, only its bearer (never an agency's session)."""
+    _assert_status(v.on_platform().get("/metrics"), 404)
+    with override_settings(METRICS_TOKEN="scrape-token-for-tests"):
+        _assert_status(v.on_platform(v.world.operator).get("/metrics"), 401)
+        ok = v.on_platform().get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-token-for-tests")
+        _assert_status(ok, 200)
+        _assert_status(v.on_a(v.world.a.owner).get("/metrics"), 404)
 
 
 def _platform_login(v: Visitors) -> None:
@@ -701,3 +718,106 @@ from tests.isolation_api import API_CASES, foreign_api_key  # noqa: E402
 
 PORTAL_CASES.update(API_CASES)
 FOREIGN_OBJECTS["tenants.apikey"] = foreign_api_key
+# --- workspace: pipeline board and appointments (integrations/portal) ---------------------------
+
+
+def _opportunity_move(v: Visitors) -> None:
+    """Only an opportunity of the URL's location, to a stage of its own pipeline; the world has
+    no GHL connection, so the own case ends in a message, never in a GHL call."""
+    own, sibling = v.world.a.locations
+    stages = [{"id": "iso-stage-1", "name": "New"}, {"id": "iso-stage-2", "name": "Won"}]
+    for location in (own, sibling, v.world.b.locations[0]):
+        factories.MirrorPipelineFactory(location=location, ghl_id="iso-pipe", stages=stages)
+    mine = factories.MirrorOpportunityFactory(
+        location=own, ghl_id="iso-opp-a", pipeline_ghl_id="iso-pipe", stage_ghl_id="iso-stage-1"
+    )
+    theirs = factories.MirrorOpportunityFactory(
+        location=v.world.b.locations[0],
+        ghl_id="iso-opp-b",
+        pipeline_ghl_id="iso-pipe",
+        stage_ghl_id="iso-stage-1",
+    )
+
+    def url(location_id: int, opportunity_id: str) -> str:
+        return f"/app/l/{location_id}/pipeline/opportunities/{opportunity_id}/move/"
+
+    move = {"stage": "iso-stage-2"}
+    admin = v.on_a(v.world.a.client_admin)
+    assert admin.post(url(own.pk, mine.ghl_id), move).status_code == 302
+    assert admin.post(url(own.pk, mine.ghl_id), {"stage": "elsewhere"}).status_code == 404
+    assert admin.post(url(own.pk, theirs.ghl_id), move).status_code == 404
+    assert admin.post(url(sibling.pk, mine.ghl_id), move).status_code == 404
+    assert admin.get(url(own.pk, mine.ghl_id)).status_code == 405
+    member = v.on_a(v.world.a.client_member)
+    assert member.post(url(own.pk, mine.ghl_id), move).status_code == 404
+    owner = v.on_a(v.world.a.owner)
+    assert owner.post(url(v.world.b.locations[0].pk, theirs.ghl_id), move).status_code == 404
+    _redirects_to_login(v.on_a().post(url(own.pk, mine.ghl_id), move), "/accounts/login/")
+    _redirects_to_login(v.b_session_on_a().post(url(own.pk, mine.ghl_id), move), "/accounts/login/")
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert mine.stage_ghl_id == theirs.stage_ghl_id == "iso-stage-1"
+
+
+def _appointment_book(v: Visitors) -> None:
+    """The booking page like any workspace page; a POST naming another location's contact is
+    a 404 before anything reaches GHL."""
+    workspace_page("appointments/book/")(v)
+    own = v.world.a.locations[0]
+    foreign = factories.MirrorContactFactory(location=v.world.b.locations[0], ghl_id="iso-c-b")
+    data = {"calendar": "cal", "slot": "2030-01-01T10:00:00+00:00", "contact": foreign.ghl_id}
+    url = f"/app/l/{own.pk}/appointments/book/"
+    assert v.on_a(v.world.a.client_admin).post(url, data).status_code == 404
+    assert v.on_a(v.world.a.client_member).post(url, data).status_code == 404
+    _redirects_to_login(v.on_a().post(url, data), "/accounts/login/")
+    _redirects_to_login(v.b_session_on_a().post(url, data), "/accounts/login/")
+
+
+PORTAL_CASES |= {
+    "app/l/<int:location_id>/pipeline/": workspace_page("pipeline/"),
+    "app/l/<int:location_id>/pipeline/opportunities/<str:opportunity_id>/move/": _opportunity_move,
+    "app/l/<int:location_id>/appointments/": workspace_page("appointments/"),
+    "app/l/<int:location_id>/appointments/book/": _appointment_book,
+}
+# --- workspace: dashboard and contacts (integrations/portal/) ------------------------------------
+
+
+def _workspace_contact(v: Visitors) -> None:
+    """A contact's page: its own location's users see it; another location's contact under the
+    own location's id, or under its own location, is a 404; nobody else gets past sign-in."""
+    own, sibling = v.world.a.locations
+    mine = factories.MirrorContactFactory(location=own, ghl_id="ContactOwn00000001")
+    theirs = factories.MirrorContactFactory(location=sibling, ghl_id="ContactSib00000001")
+    foreign = factories.MirrorContactFactory(
+        location=v.world.b.locations[0], ghl_id="ContactB0000000001", first_name="Secret"
+    )
+    admin = v.on_a(v.world.a.client_admin)
+    response = admin.get(f"/app/l/{own.pk}/contacts/{mine.ghl_id}/")
+    assert response.status_code == 200
+    _shows_nothing_of_b(response, v.world)
+    for contact in (theirs, foreign):
+        assert admin.get(f"/app/l/{own.pk}/contacts/{contact.ghl_id}/").status_code == 404
+    assert admin.get(f"/app/l/{sibling.pk}/contacts/{theirs.ghl_id}/").status_code == 404
+    member = v.on_a(v.world.a.client_member)
+    assert member.get(f"/app/l/{sibling.pk}/contacts/{theirs.ghl_id}/").status_code == 200
+    assert member.get(f"/app/l/{own.pk}/contacts/{mine.ghl_id}/").status_code == 404
+    owner = v.on_a(v.world.a.owner)
+    b_url = f"/app/l/{v.world.b.locations[0].pk}/contacts/{foreign.ghl_id}/"
+    assert owner.get(b_url).status_code == 404
+    url = f"/app/l/{own.pk}/contacts/{mine.ghl_id}/"
+    _redirects_to_login(v.on_a().get(url), "/accounts/login/")
+    _redirects_to_login(v.b_session_on_a().get(url), "/accounts/login/")
+
+
+PORTAL_CASES.update(
+    {
+        "app/l/<int:location_id>/dashboard/": workspace_page("dashboard/"),
+        "app/l/<int:location_id>/dashboard/export.csv": workspace_page("dashboard/export.csv"),
+        "app/l/<int:location_id>/contacts/": workspace_page("contacts/"),
+        "app/l/<int:location_id>/contacts/<str:contact_id>/": _workspace_contact,
+    }
+)
+# The workspace's billing, team and settings pages (their cases build on this module).
+from tests.isolation_workspace_admin import CASES as _WORKSPACE_ADMIN_CASES  # noqa: E402
+
+PORTAL_CASES.update(_WORKSPACE_ADMIN_CASES)

@@ -9,6 +9,7 @@ from typing import Any
 
 import stripe
 from django.conf import settings
+from django.urls import reverse
 
 from saas_platform.kernel.errors import ApplicationError, NotFound
 from saas_platform.kernel.logging import get_logger
@@ -45,7 +46,7 @@ def checkout_start(*, location: Location, plan: Plan, acting_user: User) -> str:
     if Subscription.objects.for_location(location).filter(status__in=HOLDING_STATUSES).exists():
         raise ApplicationError("This client already has a subscription.")
     try:
-        back = tenant_selectors.agency_portal_url(location.agency, f"/app/locations/{location.pk}/")
+        back = tenant_selectors.agency_portal_url(location.agency, billing_page_path(location))
     except NotFound as exc:
         raise ApplicationError("The agency has no primary domain to return the client to.") from exc
     meta = {
@@ -68,7 +69,11 @@ def checkout_start(*, location: Location, plan: Plan, acting_user: User) -> str:
         "success_url": f"{back}?checkout=success&session_id={{CHECKOUT_SESSION_ID}}",
         "cancel_url": f"{back}?checkout=canceled",
     }
-    if acting_user.email:
+    customer = _known_customer(location=location, account=account.stripe_account_id)
+    if customer:
+        # One customer per client on the account, so all its invoices are listed together.
+        params["customer"] = customer
+    elif acting_user.email:
         params["customer_email"] = acting_user.email
     try:
         # No idempotency key: a session charges nothing until the client completes it, and a
@@ -89,6 +94,28 @@ def checkout_start(*, location: Location, plan: Plan, acting_user: User) -> str:
     )
     log.info("billing.checkout.started", location_id=location.pk, plan_id=plan.pk)
     return str(session.url)
+
+
+def billing_page_path(location: Location) -> str:
+    """The client's billing page in the workspace: where Stripe's pages send the client back."""
+    return reverse(
+        "workspace_billing:billing",
+        kwargs={"location_id": location.pk},
+        urlconf=settings.ROOT_URLCONF,
+    )
+
+
+def _known_customer(*, location: Location, account: str) -> str:
+    """The Stripe customer the client already has on the agency's account ("" if none)."""
+    found = (
+        Subscription.objects.for_location(location)
+        .filter(stripe_account_id=account)
+        .exclude(stripe_customer_id="")
+        .order_by("-created_at")
+        .values_list("stripe_customer_id", flat=True)
+        .first()
+    )
+    return str(found or "")
 
 
 def checkout_session_subscription(*, account: str, session_id: str) -> str:

@@ -122,6 +122,8 @@ def subscription_apply(*, account: str, remote: Any) -> Subscription | None:
         "stripe_customer_id": _id_of(stripe_api.value(remote, "customer", default="")),
         "status": str(stripe_api.value(remote, "status")),
         "current_period_end": _timestamp(period_end),
+        "trial_end": _timestamp(stripe_api.value(remote, "trial_end")),
+        "cancel_at_period_end": bool(stripe_api.value(remote, "cancel_at_period_end")),
         "application_fee_percent": _fee(stripe_api.value(remote, "application_fee_percent")),
         "synced_at": timezone.now(),
     }

@@ -321,3 +321,43 @@ def calendar_events(
         "endTime": end_ms,
     }
     return Operation(Call("GET", "/calendars/events", V_2021_04, params=params), _whole)
+
+
+# --- portal writes: the pipeline board and booking -----------------------------------------------
+
+
+def opportunity_update(
+    *, opportunity_id: str, fields: Mapping[str, Any]
+) -> Operation[dict[str, Any]]:
+    """`PUT /opportunities/{id}`: GHL answers with the whole opportunity, `updatedAt` included."""
+    call = Call("PUT", f"/opportunities/{opportunity_id}", V_2021_07, json=dict(fields))
+    return Operation(call, _key("opportunity"))
+
+
+def calendar_free_slots(
+    *, calendar_id: str, start_ms: int, end_ms: int, timezone: str = ""
+) -> Operation[dict[str, Any]]:
+    """A map keyed by date (`{"2024-10-28": {"slots": [ISO with offset, …]}}`); GHL may add
+    other keys (`traceId`). The range is at most 31 days."""
+    params: dict[str, Any] = {"startDate": start_ms, "endDate": end_ms}
+    if timezone:
+        params["timezone"] = timezone
+    call = Call("GET", f"/calendars/{calendar_id}/free-slots", V_2021_04, params=params)
+    return Operation(call, _whole)
+
+
+def appointment_create(
+    *, location_id: str, calendar_id: str, contact_id: str, start_time: str, title: str = ""
+) -> Operation[dict[str, Any]]:
+    """Not idempotent: a retried create could book the contact twice. GHL answers with the
+    appointment itself (no wrapping key) or 400 when the slot is no longer free."""
+    body: dict[str, Any] = {
+        "locationId": location_id,
+        "calendarId": calendar_id,
+        "contactId": contact_id,
+        "startTime": start_time,
+    }
+    if title:
+        body["title"] = title
+    call = Call("POST", "/calendars/events/appointments", V_2021_04, json=body)
+    return Operation(call, _whole)

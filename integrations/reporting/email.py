@@ -36,7 +36,9 @@ from .tables import dashboard_tables, duration, money, percent
 log = get_logger(__name__)
 
 SEND_AT = time(7, 0)
-DASHBOARD_PATH = "/admin/integrations/reportschedule/dashboard/"
+# The location's dashboard in the portal workspace: its client users and the agency's people
+# may open it (the agency admin's cross-location dashboard stays in the admin).
+DASHBOARD_PATH = "/app/l/{location_id}/dashboard/"
 Frequency = ReportSchedule.Frequency
 # Paused or archived locations and suspended agencies are not sent reports.
 _LIVE = {
@@ -165,10 +167,9 @@ def report_email_send(*, schedule_pk: int, now: datetime | None = None) -> int:
     recipients = _recipients(schedule)
     agency = location.agency
     try:
-        query = urlencode(
-            {"location": location.pk, "range": "custom", "from": date_from, "to": date_to}
-        )
-        url = tenant_selectors.agency_portal_url(agency, f"{DASHBOARD_PATH}?{query}")
+        query = urlencode({"range": "custom", "from": date_from, "to": date_to})
+        path = DASHBOARD_PATH.format(location_id=location.pk)
+        url = tenant_selectors.agency_portal_url(agency, f"{path}?{query}")
     except NotFound:
         log.warning("reporting.email_no_domain", location_id=location.pk)
         return 0

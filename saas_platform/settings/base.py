@@ -5,6 +5,7 @@ from pathlib import Path
 
 import django_stubs_ext
 import environ
+from csp.constants import NONCE, NONE, SELF
 
 django_stubs_ext.monkeypatch()
 
@@ -63,8 +64,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: request id, log context and latency cover everything below.
+    "saas_platform.kernel.requestlog.RequestContextMiddleware",
     "tenants.middleware.TenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Signed server-to-server POSTs (webhooks) skip the browser middleware below.
     "saas_platform.kernel.machine.MachineEndpointMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -295,6 +299,41 @@ GOOGLE_OAUTH_TOKEN_URL = env.str(
     "GOOGLE_OAUTH_TOKEN_URL", default="https://oauth2.googleapis.com/token"
 )
 AIRTABLE_API_BASE = env.str("AIRTABLE_API_BASE", default="https://api.airtable.com")
+
+# --- security headers (production.py adds HSTS and secure cookies) ------------------------------
+# Scripts only from our own origin or carrying this response's nonce; styles may be inline (the
+# brand's colours are CSS custom properties written into each page, and progress bars use style
+# attributes); images may be an agency's logo on any https host. No page may be framed except by
+# our own, unless a view says otherwise (the embedded GHL SSO page).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "https:", "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "frame-ancestors": [SELF],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    }
+}
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+# Cookies are host-only (no SESSION_COOKIE_DOMAIN): a cookie set on one agency's domain is never
+# sent to another's, nor to the platform's hosts.
+SESSION_COOKIE_DOMAIN = None
+CSRF_COOKIE_DOMAIN = None
+
+# --- operations ----------------------------------------------------------------------------------
+# /metrics on the platform's hosts answers only with this bearer token; empty: no /metrics page.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Optional error reporting: set SENTRY_DSN to turn it on (saas_platform.apps).
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="production")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
 
 # --- logging -------------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -190,6 +190,10 @@ class AgencyBrandingAdmin(ServiceSaveMixin, AgencyScopedAdmin):
     fields = (*services.BRANDING_EDITABLE, "theme_preview")
     readonly_fields = ("theme_preview",)
 
+    class Media:
+        # A file, not an inline script: the Content-Security-Policy runs no inline code.
+        js = ("tenants/branding_preview.js",)
+
     @admin.display(description="Preview")
     def theme_preview(self, obj: Branding) -> str:
         return branding_preview(obj)

@@ -174,8 +174,8 @@ def test_the_session_carries_the_plan_fee_trial_and_location(
     assert session.mode == "subscription"
     assert session.client_reference_id == str(location.pk)
     assert session.metadata["location_id"] == str(location.pk)
-    assert session.success_url.startswith(f"http://{world.a.domain}/app/locations/{location.pk}/")
-    assert session.cancel_url.startswith(f"http://{world.a.domain}/app/locations/{location.pk}/")
+    assert session.success_url.startswith(f"http://{world.a.domain}/app/l/{location.pk}/billing/")
+    assert session.cancel_url.startswith(f"http://{world.a.domain}/app/l/{location.pk}/billing/")
     paid = httpx.post(url, data={"card_number": "4242424242424242"}, trust_env=False)
     assert paid.status_code == 303
     remote = (

@@ -145,7 +145,7 @@ def test_the_reminder_link_opens_stripes_portal_on_the_agencys_account(
     (call,) = stripe_wire.creates("/v1/billing_portal/sessions")
     assert call.account == ACCOUNT
     assert call.form["customer"] == subscription.stripe_customer_id
-    assert call.form["return_url"] == f"http://{world.a.domain}/app/locations/{location.pk}/"
+    assert call.form["return_url"] == f"http://{world.a.domain}/app/l/{location.pk}/billing/"
     # A client member, or another agency's owner, gets nothing.
     assert agency_client(world.a, world.a.client_member).get(link).status_code == 404
     assert agency_client(world.a, world.a.owner).get(link).status_code == 302

@@ -65,6 +65,8 @@ def test_editor_shows_a_preview_in_the_derived_colours(
     assert "data-theme-preview" in text
     assert "--pv-primary:#123456;--pv-on-primary:#ffffff;" in text
     assert 'id="theme-fonts"' in text  # the live preview's font stacks
+    # Its script is a file of our own origin: the Content-Security-Policy runs no inline code.
+    assert 'src="/static/tenants/branding_preview.js"' in text and "<script>" not in text
     # The default amber accent is too pale for text on white: the preview says so.
     assert "Accent colour #f59e0b (2.15:1) is shown as #" in text
 

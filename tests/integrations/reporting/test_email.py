@@ -79,11 +79,10 @@ def test_a_due_report_goes_out_once_under_the_agencys_brand(
     assert message.subject == "Brand A: A Location 1 report, 2 Mar to 8 Mar 2026"
     html = message.alternatives[0][0]
     domain = selectors.agency_primary_domain(world.a.agency)
-    link = f"http://{domain}/admin/integrations/reportschedule/dashboard/?location={data.a1.pk}"
+    link = f"http://{domain}/app/l/{data.a1.pk}/dashboard/?range=custom"
     assert link in html and link in message.body
-    assert (
-        "&amp;" not in message.body
-        and "&range=custom&from=2026-03-02&to=2026-03-08" in message.body
+    assert "&amp;" not in message.body and "?range=custom&from=2026-03-02&to=2026-03-08" in (
+        message.body
     )
     assert "https://cdn.brand-a.test/logo.png" in html and "#ff8800" in html
     for text in (html, message.body, message.subject, message.from_email):

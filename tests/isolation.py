@@ -821,3 +821,7 @@ PORTAL_CASES.update(
 from tests.isolation_workspace_admin import CASES as _WORKSPACE_ADMIN_CASES  # noqa: E402
 
 PORTAL_CASES.update(_WORKSPACE_ADMIN_CASES)
+# The REST API's second part (pipelines … subscriptions; their cases build on this module).
+from tests.isolation_api_resources import API_RESOURCE_CASES  # noqa: E402
+
+PORTAL_CASES.update(API_RESOURCE_CASES)

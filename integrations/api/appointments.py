@@ -29,7 +29,7 @@ class AppointmentSerializer(SparseFieldsMixin, serializers.ModelSerializer[Mirro
     calendar_id = serializers.CharField(source="calendar_ghl_id", read_only=True)
     contact_id = serializers.CharField(source="contact_ghl_id", read_only=True)
     assigned_to = serializers.CharField(source="assigned_user_ghl_id", read_only=True)
-    created_at = serializers.DateTimeField(source="ghl_created_at", read_only=True)
+    created_at = serializers.DateTimeField(source="ghl_created_at", read_only=True, allow_null=True)
 
     class Meta:
         model = MirrorAppointment

@@ -52,7 +52,7 @@ WRITABLE = {
 
 class ContactSerializer(SparseFieldsMixin, serializers.ModelSerializer[MirrorContact]):
     id = serializers.CharField(source="ghl_id", read_only=True)
-    updated_at = serializers.DateTimeField(source="ghl_updated_at", read_only=True)
+    updated_at = serializers.DateTimeField(source="ghl_updated_at", read_only=True, allow_null=True)
     # Declared, not derived: the model's label names the CRM, which the API never does.
     assigned_to = serializers.CharField(read_only=True, help_text="The assigned user's id.")
 

@@ -61,8 +61,8 @@ class OpportunitySerializer(SparseFieldsMixin, serializers.ModelSerializer[Mirro
     pipeline_id = serializers.CharField(source="pipeline_ghl_id", read_only=True)
     stage_id = serializers.CharField(source="stage_ghl_id", read_only=True)
     assigned_to = serializers.CharField(read_only=True, help_text="The assigned user's id.")
-    created_at = serializers.DateTimeField(source="ghl_created_at", read_only=True)
-    updated_at = serializers.DateTimeField(source="ghl_updated_at", read_only=True)
+    created_at = serializers.DateTimeField(source="ghl_created_at", read_only=True, allow_null=True)
+    updated_at = serializers.DateTimeField(source="ghl_updated_at", read_only=True, allow_null=True)
 
     class Meta:
         model = MirrorOpportunity

@@ -92,7 +92,9 @@ class DecisionSerializer(SparseFieldsMixin, serializers.ModelSerializer[RoutingD
     rule_id = serializers.IntegerField(allow_null=True, read_only=True)
     agent_id = serializers.CharField(source="agent_ghl_id", read_only=True)
     opportunity_id = serializers.CharField(source="ghl_opportunity_id", read_only=True)
-    assignment_written_at = serializers.DateTimeField(source="ghl_written_at", read_only=True)
+    assignment_written_at = serializers.DateTimeField(
+        source="ghl_written_at", read_only=True, allow_null=True
+    )
     assignment_failed = serializers.SerializerMethodField(
         help_text="The CRM refused to record the agent."
     )

@@ -25,6 +25,16 @@ from .nested import LocationNestedViewSet, accepted, refused
 
 
 class ConnectionSerializer(SparseFieldsMixin, serializers.ModelSerializer[ExternalConnection]):
+    # Declared, not derived: the model's labels name the CRM, which the API never does.
+    direction = serializers.ChoiceField(
+        choices=[
+            ("two_way", "Both ways"),
+            ("to_external", "From the CRM to the external system only"),
+            ("from_external", "From the external system to the CRM only"),
+        ],
+        read_only=True,
+    )
+
     class Meta:
         model = ExternalConnection
         # An allow-list: never credentials, config, mapping, cursors or error texts.

@@ -71,6 +71,8 @@ def test_opportunities_filter_by_pipeline_stage_status_and_assignee(
     # Another agency's pipeline is the same 404 as a missing one.
     assert error_of(client.get(url, {"pipeline_id": "pb"}))["code"] == "not_found"
     assert error_of(client.get(url, {"stage": "s1"}))["code"] == "unknown_parameter"
+    # An empty sort key is refused like any other unknown one (found by the R25 fuzzing).
+    assert error_of(client.get(url, {"ordering": ""}))["code"] == "invalid"
     row = client.get(f"{url}{won}/").json()
     assert row["monetary_value"] == "900.00" and row["pipeline_id"] == "p1"
     assert "location" not in row and "synced_at" not in row

@@ -131,5 +131,5 @@ urlpatterns = [
         name="api-subscription-detail",
     ),
     # Last: any other path under /api/v1/ is a 404 in the error envelope.
-    re_path(r"^.*$", api_not_found, name="api-not-found"),
+    re_path(r"^[\s\S]*$", api_not_found, name="api-not-found"),  # a newline too
 ]

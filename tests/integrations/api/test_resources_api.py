@@ -216,3 +216,13 @@ def test_list_queries_are_the_same_for_1_50_and_200_items(
             assert len(client.get(url, {"page_size": size}).json()["data"]) == size
         counts.append(len(captured))
     assert counts[0] == counts[1] == counts[2] <= 4, counts
+
+
+def test_a_path_no_route_matches_is_a_json_404_even_with_a_newline(
+    world: World, make_key: Any, api: Any
+) -> None:
+    client = _client(world, make_key, api, "sync:write")
+    # Found by the R25 fuzzing: `.` stops at a newline, so Django's HTML 404 answered.
+    for path in ("sync/connections/a%0Ab/sync/", "no-such-thing%0A/"):
+        assert error_of(client.post(_base(world) + path, {}))["code"] == "not_found"
+        assert error_of(client.get(_base(world) + path))["code"] == "not_found"

@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 # Start (or reuse) embedded engines for whatever the environment does not provide.
 ENGINES := eval "$$($(BIN)/python tools/engines.py up)" &&
 
-.PHONY: install run test lint typecheck contracts migrations-check pytest bench drills engines-down lock clean
+.PHONY: install run test lint typecheck contracts migrations-check pytest bench drills engines-down lock clean api-fuzz
 
 $(STAMP): requirements.lock pyproject.toml tools/vendor_assets.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -62,6 +62,10 @@ pytest: install
 	exit $$status
 
 test: lint typecheck contracts migrations-check pytest
+
+# R25 in full: schemathesis with 100 examples per operation and mode (`make test` runs 10).
+api-fuzz: install
+	@$(ENGINES) API_FUZZ_EXAMPLES=100 $(BIN)/pytest -p no:randomly tests/api/test_fuzz.py
 
 bench: install
 	@$(ENGINES) $(BIN)/python -m bench

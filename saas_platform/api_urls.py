@@ -5,7 +5,13 @@ from typing import Any
 
 from django.urls import path, re_path
 
+from billing.api.resources import PlanViewSet, SubscriptionViewSet
+from integrations.api.appointments import AppointmentViewSet
 from integrations.api.contacts import ContactViewSet
+from integrations.api.pipelines import OpportunityViewSet, PipelineViewSet
+from integrations.api.reports import AgencyReportViewSet, LocationReportViewSet
+from integrations.api.routing import RoutingDecisionViewSet, RoutingRuleViewSet
+from integrations.api.sync import ConnectionViewSet, SyncRunViewSet
 from saas_platform.kernel.api.errors import api_not_found
 from tenants.api import docs
 from tenants.api.resources import AuditLogViewSet, LocationViewSet
@@ -33,6 +39,97 @@ urlpatterns = [
     ),
     path("audit-log/", AuditLogViewSet.as_view(LIST), name="api-audit-list"),
     path("audit-log/<int:pk>/", AuditLogViewSet.as_view(DETAIL), name="api-audit-detail"),
+    *[
+        # the second part of the API (issue #10): every resource under a location first
+        path(f"locations/<int:location_id>/{suffix}", view, name=name)
+        for suffix, view, name in (
+            ("pipelines/", PipelineViewSet.as_view(LIST), "api-pipeline-list"),
+            (
+                "pipelines/<str:pipeline_id>/",
+                PipelineViewSet.as_view(DETAIL),
+                "api-pipeline-detail",
+            ),
+            ("opportunities/", OpportunityViewSet.as_view(LIST), "api-opportunity-list"),
+            (
+                "opportunities/<str:opportunity_id>/",
+                OpportunityViewSet.as_view(DETAIL),
+                "api-opportunity-detail",
+            ),
+            (
+                "opportunities/<str:opportunity_id>/move/",
+                OpportunityViewSet.as_view({"post": "move"}),
+                "api-opportunity-move",
+            ),
+            (
+                "appointments/",
+                AppointmentViewSet.as_view({"get": "list", "post": "create"}),
+                "api-appointment-list",
+            ),
+            (
+                "appointments/<str:appointment_id>/",
+                AppointmentViewSet.as_view(DETAIL),
+                "api-appointment-detail",
+            ),
+            (
+                "routing/rules/",
+                RoutingRuleViewSet.as_view({"get": "list", "post": "create"}),
+                "api-routing-rule-list",
+            ),
+            (
+                "routing/rules/<int:rule_id>/",
+                RoutingRuleViewSet.as_view(
+                    {"get": "retrieve", "patch": "partial_update", "delete": "destroy"}
+                ),
+                "api-routing-rule-detail",
+            ),
+            (
+                "routing/decisions/",
+                RoutingDecisionViewSet.as_view(LIST),
+                "api-routing-decision-list",
+            ),
+            (
+                "routing/decisions/<int:decision_id>/",
+                RoutingDecisionViewSet.as_view(DETAIL),
+                "api-routing-decision-detail",
+            ),
+            (
+                "routing/route/",
+                RoutingDecisionViewSet.as_view({"post": "create"}),
+                "api-routing-route",
+            ),
+            ("sync/connections/", ConnectionViewSet.as_view(LIST), "api-connection-list"),
+            (
+                "sync/connections/<int:connection_id>/",
+                ConnectionViewSet.as_view(DETAIL),
+                "api-connection-detail",
+            ),
+            (
+                "sync/connections/<int:connection_id>/sync/",
+                ConnectionViewSet.as_view({"post": "sync"}),
+                "api-connection-sync",
+            ),
+            ("sync/runs/", SyncRunViewSet.as_view(LIST), "api-sync-run-list"),
+            ("sync/runs/<int:run_id>/", SyncRunViewSet.as_view(DETAIL), "api-sync-run-detail"),
+            (
+                "reports/dashboard/",
+                LocationReportViewSet.as_view({"get": "dashboard"}),
+                "api-location-dashboard",
+            ),
+        )
+    ],
+    path(
+        "reports/dashboard/",
+        AgencyReportViewSet.as_view({"get": "dashboard"}),
+        name="api-agency-dashboard",
+    ),
+    path("plans/", PlanViewSet.as_view(LIST), name="api-plan-list"),
+    path("plans/<int:pk>/", PlanViewSet.as_view(DETAIL), name="api-plan-detail"),
+    path("subscriptions/", SubscriptionViewSet.as_view(LIST), name="api-subscription-list"),
+    path(
+        "subscriptions/<int:pk>/",
+        SubscriptionViewSet.as_view(DETAIL),
+        name="api-subscription-detail",
+    ),
     # Last: any other path under /api/v1/ is a 404 in the error envelope.
-    re_path(r"^.*$", api_not_found, name="api-not-found"),
+    re_path(r"^[\s\S]*$", api_not_found, name="api-not-found"),  # a newline too
 ]

@@ -1062,3 +1062,7 @@ PORTAL_CASES.update(_AGENCY_PAGE_CASES)
 from tests.isolation_webhooks import WEBHOOK_CASES  # noqa: E402
 
 PORTAL_CASES.update(WEBHOOK_CASES)
+# The REST API's second part (pipelines … subscriptions; their cases build on this module).
+from tests.isolation_api_resources import API_RESOURCE_CASES  # noqa: E402
+
+PORTAL_CASES.update(API_RESOURCE_CASES)

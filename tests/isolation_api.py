@@ -156,7 +156,7 @@ API_CASES: dict[str, Check] = {
     "api/v1/locations/<int:location_id>/contacts/<str:contact_id>/": _contact_detail,
     "api/v1/audit-log/": _audit_list,
     "api/v1/audit-log/<int:pk>/": _audit_detail,
-    "api/v1/^.*$": _unknown_api_path,
+    r"api/v1/^[\s\S]*$": _unknown_api_path,
 }
 
 

@@ -12,7 +12,19 @@ from django.utils import timezone
 from ..models import Location
 from .models import API_RESOURCES
 
-RESOURCE_LABELS = {"locations": "Locations", "contacts": "Contacts", "audit_log": "Audit log"}
+RESOURCE_LABELS = {
+    "locations": "Locations",
+    "contacts": "Contacts",
+    "audit_log": "Audit log",
+    "pipelines": "Pipelines",
+    "opportunities": "Opportunities",
+    "appointments": "Appointments",
+    "routing": "Lead routing",
+    "sync": "Sync connections",
+    "reports": "Reports",
+    "plans": "Plans",
+    "subscriptions": "Subscriptions",
+}
 SCOPE_CHOICES = [
     (f"{resource}:{access}", f"{RESOURCE_LABELS[resource]}: {verb}")
     for resource in API_RESOURCES

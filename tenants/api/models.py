@@ -19,7 +19,20 @@ from saas_platform.kernel.scoping import TenantOwnedModel
 from ..models import AgencyOwnedManager
 
 # Every resource a key can be granted, each with `:read` and `:write`.
-API_RESOURCES: tuple[str, ...] = ("locations", "contacts", "audit_log")
+API_RESOURCES: tuple[str, ...] = (
+    "locations",
+    "contacts",
+    "audit_log",
+    # the second part of the API (issue #10)
+    "pipelines",
+    "opportunities",
+    "appointments",
+    "routing",
+    "sync",
+    "reports",
+    "plans",
+    "subscriptions",
+)
 API_SCOPES: tuple[str, ...] = tuple(
     f"{resource}:{access}" for resource in API_RESOURCES for access in ("read", "write")
 )

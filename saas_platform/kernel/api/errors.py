@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -121,6 +122,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     return Response(envelope(_code(exc), message, details), status=exc.status_code, headers=headers)
 
 
+@csrf_exempt  # no cookie session here: a key-authenticated POST to a bad path is a 404, not CSRF
 def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     """Paths under the API prefix that no route matches: a 404 in the envelope, not HTML."""
     return JsonResponse(envelope("not_found", "No such API endpoint."), status=404)

@@ -29,7 +29,7 @@ class ApiCursorPagination(CursorPagination):
     def get_ordering(self, request: Request, queryset: QuerySet[Any], view: Any) -> tuple[str, ...]:
         default = getattr(view, "default_ordering", self.ordering)
         asked = request.query_params.get(ORDERING_PARAM)
-        if not asked:
+        if asked is None:  # `?ordering=` (empty) is not a sort key: refused below
             return (default,)
         allowed: dict[str, str] = getattr(view, "ordering_fields", {})
         descending = asked.startswith("-")

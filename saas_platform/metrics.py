@@ -94,15 +94,15 @@ class SharedStateCollector(Collector):
         yield limited
 
 
-def _registry() -> CollectorRegistry:
-    registry = CollectorRegistry()
+def _exposition() -> bytes:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # every gunicorn worker's samples, added up
+        own = CollectorRegistry()
+        MultiProcessCollector(own)  # type: ignore[no-untyped-call]  # every gunicorn worker's samples, added up
     else:
-        for collector in list(REGISTRY._collector_to_names):  # this process's own metrics
-            registry.register(collector)
-    registry.register(SharedStateCollector())
-    return registry
+        own = REGISTRY  # this process's own metrics
+    shared = CollectorRegistry()
+    shared.register(SharedStateCollector())
+    return generate_latest(own) + generate_latest(shared)
 
 
 def metrics(request: HttpRequest) -> HttpResponse:
@@ -112,4 +112,4 @@ def metrics(request: HttpRequest) -> HttpResponse:
         raise Http404
     if not hmac.compare_digest(offered.encode(), token.encode()):
         return HttpResponse(status=401, headers={"WWW-Authenticate": "Bearer"})
-    return HttpResponse(generate_latest(_registry()), content_type=CONTENT_TYPE_LATEST)
+    return HttpResponse(_exposition(), content_type=CONTENT_TYPE_LATEST)

@@ -19,8 +19,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
 
-from saas_platform.kernel.errors import NotFound
-
 from . import selectors
 from .models import Agency, Location, Membership, User
 
@@ -53,20 +51,34 @@ def sections() -> list[Section]:
     return sorted(_SECTIONS.values(), key=lambda s: (s.order, s.label))
 
 
-def role_in_location(*, user: User, agency: Agency, location: Location) -> PortalRole | None:
+CLIENT_ROLE_NAMES: dict[str, PortalRole] = {
+    Membership.Role.CLIENT_ADMIN: "admin",
+    Membership.Role.CLIENT_MEMBER: "member",
+}
+
+
+def workspace_resolve(
+    *, user: User, agency: Agency, location_id: int
+) -> tuple[Location, PortalRole] | None:
+    """The location and the user's role in it, in two queries; None when it is not theirs (or
+    does not exist: the caller answers both with the same 404)."""
     if selectors.membership_role_in_agency(user=user, agency=agency):
-        return "agency"
-    role = (
+        location = Location.objects.for_agency(agency).filter(pk=location_id).first()
+        return (location, "agency") if location is not None else None
+    membership = (
         Membership.objects.for_agency(agency)
-        .filter(user=user, location=location)
-        .values_list("role", flat=True)
+        .filter(user=user, location_id=location_id, role__in=Membership.CLIENT_ROLES)
+        .select_related("location")
         .first()
     )
-    if role == Membership.Role.CLIENT_ADMIN:
-        return "admin"
-    if role == Membership.Role.CLIENT_MEMBER:
-        return "member"
-    return None
+    if membership is None or membership.location is None:
+        return None
+    return membership.location, CLIENT_ROLE_NAMES[membership.role]
+
+
+def role_in_location(*, user: User, agency: Agency, location: Location) -> PortalRole | None:
+    found = workspace_resolve(user=user, agency=agency, location_id=location.pk)
+    return found[1] if found is not None else None
 
 
 def may_open(role: PortalRole, access: Access) -> bool:
@@ -119,15 +131,10 @@ def location_page(*, section: str, access: Access = "member") -> Callable[[View]
             user = request.user
             if agency is None or not isinstance(user, User):
                 raise Http404
-            try:
-                location = selectors.location_get_for_user(
-                    user=user, agency=agency, location_id=location_id
-                )
-            except NotFound as exc:
-                raise Http404 from exc
-            role = role_in_location(user=user, agency=agency, location=location)
-            if role is None:
+            found = workspace_resolve(user=user, agency=agency, location_id=location_id)
+            if found is None:
                 raise Http404
+            location, role = found
             if not may_open(role, access):
                 raise PermissionDenied("Only the business's administrators can open this page.")
             request.workspace = Workspace(  # type: ignore[attr-defined]

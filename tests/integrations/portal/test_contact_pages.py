@@ -144,8 +144,8 @@ def test_the_list_runs_a_pinned_number_of_queries(
         factories.MirrorContactFactory(location=own, tags=["a", "b"])
     client = agency_client(world.a, world.a.client_admin)
     client.get(listing(own.pk))
-    # 6 of the workspace, the agents, the sources and one page of contacts.
-    with django_assert_num_queries(9):
+    # 4 of the workspace, the agents, the sources and one page of contacts.
+    with django_assert_num_queries(7):
         assert client.get(listing(own.pk), {"q": "lead", "tag": "a"}).status_code == 200
 
 
@@ -276,9 +276,9 @@ def test_the_contact_page_runs_a_pinned_number_of_queries(
     client = agency_client(world.a, world.a.client_admin)
     url = f"{listing(contact_page['location'].pk)}c1/"
     client.get(url)
-    # 6 of the workspace; contact, agents, decisions, pack fields, messages, conversations,
+    # 4 of the workspace; contact, agents, decisions, pack fields, messages, conversations,
     # appointments, opportunities and their pipelines.
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(13):
         assert client.get(url).status_code == 200
 
 

@@ -27,6 +27,7 @@ from .connectors import services as connectors
 from .connectors.base import ConnectorError, connector_class, connector_kinds
 from .connectors.fields import parse_mapping
 from .connectors.models import ExternalConnection, ExternalSyncRun, SyncConflict
+from .connectors.setup import conflict_settle, connection_pause
 
 REFRESH_SECONDS = 3
 
@@ -156,8 +157,8 @@ class ExternalConnectionAdmin(AgencyScopedAdmin):
 
     @admin.action(description="Disable")
     def disable(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
-        count = queryset.update(status=ExternalConnection.Status.DISABLED)
-        self.message_user(request, f"{count} connection(s) disabled.", messages.SUCCESS)
+        who = actor(request)
+        self._each(request, queryset, lambda c: connection_pause(connection=c, acting_user=who))
 
 
 class ExternalSyncRunAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
@@ -218,9 +219,7 @@ class SyncConflictAdmin(AgencyScopedAdmin):
         done = 0
         for conflict in queryset.filter(status=SyncConflict.Status.OPEN):
             try:
-                connectors.conflict_resolve(
-                    conflict=conflict, choose=choose, acting_user=actor(request)
-                )
+                conflict_settle(conflict=conflict, choose=choose, acting_user=actor(request))
                 done += 1
             except ApplicationError as error:
                 self.refuse(request, error)

@@ -225,3 +225,31 @@ def test_the_agency_admin_never_shows_credentials_and_refuses_bad_settings(
     )
     assert answer.status_code == 200 and "not a GHL contact field" in answer.content.decode()
     assert ExternalConnection.objects.for_location(location).count() == 1
+
+
+def test_the_agency_admins_disable_and_conflict_actions_leave_an_audit_trail(
+    world: Any, agency_client: Any
+) -> None:
+    location = world.a.locations[0]
+    conflict = factories.SyncConflictFactory(
+        link=factories.ExternalLinkFactory(
+            connection=factories.ExternalConnectionFactory(location=location)
+        )
+    )
+    client: Client = agency_client(world.a, world.a.owner)
+    client.post(
+        "/admin/integrations/externalconnection/",
+        {"action": "disable", "_selected_action": [conflict.connection_id]},
+    )
+    client.post(
+        "/admin/integrations/syncconflict/",
+        {"action": "keep_ghl", "_selected_action": [conflict.pk]},
+    )
+    connection = ExternalConnection.objects.for_location(location).get()
+    assert connection.status == ExternalConnection.Status.DISABLED
+    actions = set(
+        AuditLogEntry.objects.for_agency(world.a.agency)
+        .filter(location=location)
+        .values_list("action", flat=True)
+    )
+    assert {"connection.paused", "connection.conflict_resolved"} <= actions

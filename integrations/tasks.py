@@ -127,6 +127,12 @@ def sync_run_execute(run_pk: int) -> str | None:
 
 
 @shared_task
+def sync_runs_stalled() -> int:
+    """Every 2 minutes: queue again the runs whose worker died (`sync_runs_stalled_requeue`)."""
+    return sync_engine.sync_runs_stalled_requeue()
+
+
+@shared_task
 def sync_due_locations() -> int:
     """Every minute: start the incremental pass of each location whose interval has passed."""
     return sync_schedule.incremental_due_start()

@@ -19,6 +19,7 @@ CELERY_TASK_ROUTES = {
     "integrations.tasks.inbound_event_process": {"queue": "webhooks"},
     "integrations.tasks.inbound_events_drain": {"queue": "webhooks"},
     "integrations.tasks.sync_run_execute": {"queue": "sync"},
+    "integrations.tasks.sync_runs_stalled": {"queue": "sync"},
     "integrations.tasks.external_connection_run": {"queue": "sync"},
     "integrations.tasks.contact_import_run": {"queue": "sync"},
     "integrations.tasks.ghl_location_install": {"queue": "interactive"},
@@ -49,6 +50,10 @@ CELERY_BEAT_SCHEDULE = {
     "sync-due-locations": {
         "task": "integrations.tasks.sync_due_locations",
         "schedule": crontab(minute="*"),
+    },
+    "sync-runs-stalled": {
+        "task": "integrations.tasks.sync_runs_stalled",
+        "schedule": crontab(minute="*/2"),
     },
     "contact-imports-stalled": {
         "task": "integrations.tasks.contact_imports_stalled_sweep",

@@ -20,11 +20,10 @@ data is never deleted by an external system)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection as db
 from django.db import transaction
 from django.db.models import QuerySet
 from django.db.models.functions import Lower
@@ -37,6 +36,7 @@ from integrations.ghl.governor import Priority
 from integrations.mirror.models import MirrorContact, MirrorTombstone
 from integrations.mirror.writer import mirror_upsert
 from integrations.sync.engine import location_installation
+from saas_platform.kernel.locks import session_lock
 from saas_platform.kernel.logging import get_logger
 
 from . import kinds  # noqa: F401 — registers every connector kind
@@ -92,18 +92,9 @@ def build_connector(connection: ExternalConnection) -> ConnectorBase:
     return cls(settings)
 
 
-@contextmanager
-def _run_lock(connection_pk: int) -> Iterator[bool]:
+def _run_lock(connection_pk: int) -> AbstractContextManager[bool]:
     """One run per connection at a time, across workers; released if the worker dies."""
-    with db.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, connection_pk])
-        (locked,) = cursor.fetchone()
-    try:
-        yield bool(locked)
-    finally:
-        if locked:
-            with db.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, connection_pk])
+    return session_lock(LOCK_NAMESPACE, connection_pk)
 
 
 @dataclass

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, connections, transaction
@@ -29,6 +29,7 @@ from integrations.mirror.writer import mirror_delete, mirror_upsert
 from integrations.webhooks_out.catalog import SYNC_COMPLETED, SYNC_FAILED
 from integrations.webhooks_out.payloads import sync_run_data
 from saas_platform.kernel.errors import ApplicationError
+from saas_platform.kernel.locks import session_lock
 from saas_platform.kernel.logging import get_logger
 from tenants.events import event_publish
 from tenants.models import Location
@@ -39,6 +40,9 @@ from .models import LocationSync, SyncCursor, SyncRun, SyncSeen
 log = get_logger(__name__)
 
 ACTIVE = (SyncRun.Status.QUEUED, SyncRun.Status.RUNNING)
+RUN_LOCK_NAMESPACE = 0x5A1C  # pg advisory locks: (namespace, sync run id), held while running
+# A run writes its progress with every page; one silent this long has lost its worker.
+STALL_AFTER = timedelta(minutes=3)
 MIRROR_TABLES: dict[str, Any] = {
     "user": mirror_models.MirrorUser,
     "pipeline": mirror_models.MirrorPipeline,
@@ -117,7 +121,34 @@ def _claim(run_pk: int) -> SyncRun | None:
 
 
 def sync_run_execute(*, run_pk: int, progress: Progress | None = None) -> SyncRun | None:
-    """Do (or resume) one run. Returns the finished run, or None if it is not runnable."""
+    """Do (or resume) one run. Returns the finished run, or None if it is not runnable or a live
+    worker is running it already (a redelivered or re-queued task then does nothing)."""
+    with session_lock(RUN_LOCK_NAMESPACE, run_pk) as mine:
+        if not mine:
+            log.info("sync.run.busy", run_id=run_pk)
+            return None
+        return _execute(run_pk, progress)
+
+
+def sync_runs_stalled_requeue(*, idle: timedelta = STALL_AFTER) -> int:
+    """Queue again every running run that has shown no progress for `idle`: its worker died.
+    Runs still in a live worker's hands skip the extra task (`sync_run_execute` finds their
+    lock taken), so this may err on the eager side. Without it a killed run would wait for the
+    broker's visibility timeout (an hour in production). Queued runs are left alone: some wait
+    on purpose (reconciliations are spread over the night with a countdown)."""
+    from integrations.tasks import sync_run_execute as task
+
+    stalled = list(
+        SyncRun.objects.unscoped()
+        .filter(status=SyncRun.Status.RUNNING, updated_at__lt=timezone.now() - idle)
+        .values_list("pk", flat=True)
+    )
+    for run_pk in stalled:
+        task.delay(run_pk)
+    return len(stalled)
+
+
+def _execute(run_pk: int, progress: Progress | None) -> SyncRun | None:
     run = _claim(run_pk)
     if run is None:
         return None

@@ -3,14 +3,19 @@ resumability, cancellation on uninstall, and the command with its progress bar."
 
 from __future__ import annotations
 
-from contextlib import redirect_stderr
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stderr
+from datetime import timedelta
 from io import StringIO
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection as db
+from django.utils import timezone
 
 from integrations.ghl.lifecycle import lifecycle_event_apply
 from integrations.mirror.models import (
@@ -21,7 +26,12 @@ from integrations.mirror.models import (
     MirrorTombstone,
     MirrorUser,
 )
-from integrations.sync.engine import sync_run_execute, sync_run_start
+from integrations.sync.engine import (
+    RUN_LOCK_NAMESPACE,
+    sync_run_execute,
+    sync_run_start,
+    sync_runs_stalled_requeue,
+)
 from integrations.sync.models import LocationSync, SyncCursor, SyncRun
 from saas_platform.kernel.errors import ApplicationError
 from sandbox.ghl.testing import StandIn
@@ -158,6 +168,43 @@ def test_a_run_interrupted_mid_way_resumes_at_its_cursor(dubai: Location, ghl: S
     assert MirrorContact.objects.for_location(dubai).count() == contacts
     # Only the pages after the 1,000 contacts already stored: none is read twice.
     assert len(contact_pages) == -(-(contacts - 1000) // 500)
+
+
+@contextmanager
+def held_elsewhere(run: SyncRun) -> Iterator[None]:
+    """The run's lock held by another database session: a worker still running it."""
+    with psycopg.connect(**db.get_connection_params(), autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s, %s)", [RUN_LOCK_NAMESPACE, run.pk])
+        yield
+
+
+def test_a_run_whose_worker_died_is_queued_again_and_a_live_one_is_never_doubled(
+    dubai: Location, ghl: StandIn
+) -> None:
+    ghl.seed(DUBAI, seed=12, contacts=900)
+    SyncCursor.objects.for_location(dubai).filter(mode="backfill").delete()
+    run = SyncRun.objects.create(location=dubai, kind="backfill")
+
+    def die_after_first_page(current: SyncRun) -> None:
+        if current.entity == "contacts" and current.details["contacts"]["rows"] >= 500:
+            raise RuntimeError("killed")
+
+    with pytest.raises(RuntimeError):
+        sync_run_execute(run_pk=run.pk, progress=die_after_first_page)
+    assert sync_runs_stalled_requeue() == 0  # silent for seconds only: not stalled yet
+    SyncRun.objects.unscoped().filter(pk=run.pk).update(
+        updated_at=timezone.now() - timedelta(minutes=4)
+    )
+    calls = len(ghl.requests(DUBAI, limit=10_000))
+    with held_elsewhere(run):
+        assert sync_run_execute(run_pk=run.pk) is None  # a redelivered task beside the live one
+        assert sync_runs_stalled_requeue() == 1  # queued (and run at once here): a no-op too
+    run.refresh_from_db()
+    assert run.status == "running" and len(ghl.requests(DUBAI, limit=10_000)) == calls
+    assert sync_runs_stalled_requeue() == 1  # its worker is gone: this time it resumes
+    run.refresh_from_db()
+    assert run.status == "succeeded"
+    assert MirrorContact.objects.for_location(dubai).count() == count_in_ghl(ghl)["contacts"]
 
 
 def test_uninstall_cancels_the_locations_runs(

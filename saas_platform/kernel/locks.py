@@ -1,0 +1,27 @@
+"""PostgreSQL advisory locks held by a worker for the length of a job.
+
+A session-level lock belongs to the database connection, so PostgreSQL releases it the moment a
+worker dies and its connection drops: "is anyone still doing this job?" is answered by the engine,
+not by a timer that guesses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db import connection
+
+
+@contextmanager
+def session_lock(namespace: int, key: int) -> Iterator[bool]:
+    """Try to take the `(namespace, key)` lock without waiting; yields whether it was taken, and
+    releases it on the way out."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [namespace, key])
+        (locked,) = cursor.fetchone()
+    try:
+        yield bool(locked)
+    finally:
+        if locked:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [namespace, key])

@@ -104,3 +104,16 @@ def test_a_demo_lead_is_routed_and_sent_to_the_receiver(
     types = {json.loads(r["body"])["type"] for r in sent}
     assert {"contact.created", "lead.routed"} <= types
     assert all(r["headers"]["webhook-signature"].startswith("v1,") for r in sent)
+
+
+def test_the_command_says_what_it_did_and_what_is_not_ready(
+    demo_dubai: Location, sink: WebhookReceiver
+) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    call_command("demo_live", "--sink", sink.url, stdout=out, stderr=err)
+    assert out.getvalue().splitlines()[0].startswith("Dubai Homes Realty: pack real_estate")
+    assert "outbound webhooks now go to" in out.getvalue()
+    assert err.getvalue().splitlines() == [
+        f"{name}: not connected or not mirrored yet"
+        for name in ("Harbor Health Clinic", "Rapid Rooter Plumbing", "Greenleaf Coaching")
+    ]

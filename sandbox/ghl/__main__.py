@@ -1,5 +1,5 @@
 """``python -m sandbox.ghl --host 127.0.0.1 --port 8010 [--config FILE] [--keys-dir DIR]
-[--scenario demo]``"""
+[--scenario demo] [--demo-traffic[=SECONDS]]``"""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sandbox.ghl.keys import load_or_create
 from sandbox.ghl.server import run
 from sandbox.ghl.spec import SpecSet, find_openapi_dir
 from sandbox.ghl.state import SandboxState
+from sandbox.ghl.traffic import DEFAULT_INTERVAL, DemoTraffic, check_interval
 
 log = logging.getLogger("sandbox.ghl")
 
@@ -36,6 +37,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--webhook-url", help="override every app's default webhook URL")
     parser.add_argument("--time-factor", type=float, help="stand-in time runs N times faster")
     parser.add_argument("--unlimited", action="store_true", help="disable rate limiting")
+    parser.add_argument(
+        "--demo-traffic",
+        nargs="?",
+        const=DEFAULT_INTERVAL,
+        type=check_interval,
+        metavar="SECONDS",
+        help="generate leads, messages, appointments and stage moves in installed locations "
+        f"every SECONDS (default {DEFAULT_INTERVAL:g})",
+    )
+    parser.add_argument("--demo-traffic-seed", type=int, default=1, metavar="N")
     parser.add_argument("--log-level", default="warning")
     return parser.parse_args(argv)
 
@@ -56,7 +67,13 @@ def build(args: argparse.Namespace) -> StandInApp:
         for app in config.apps.values():
             app.webhook_url = args.webhook_url
         state.snapshot_config()  # so /_sandbox/reset keeps the override
-    return StandInApp(state)
+    traffic = DemoTraffic(
+        state,
+        interval=args.demo_traffic or DEFAULT_INTERVAL,
+        seed=args.demo_traffic_seed,
+        autostart=args.demo_traffic is not None,
+    )
+    return StandInApp(state, traffic)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,6 +85,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     app = build(args)
     log.warning("GHL stand-in listening on http://%s:%s", args.host, args.port)
+    if args.demo_traffic is not None:
+        log.warning(
+            "demo traffic every %gs in installed locations (GET /_sandbox/traffic)",
+            args.demo_traffic,
+        )
     run(app, args.host, args.port, args.log_level)
     return 0
 

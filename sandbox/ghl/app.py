@@ -15,20 +15,24 @@ from sandbox.ghl.api.routes import api_routes
 from sandbox.ghl.control.api import control_routes
 from sandbox.ghl.control.page import status_page
 from sandbox.ghl.control.sso import sso_routes
+from sandbox.ghl.control.traffic import traffic_routes
 from sandbox.ghl.oauth.consent import consent_endpoints
 from sandbox.ghl.pipeline import ApiRouter
 from sandbox.ghl.state import SandboxState
+from sandbox.ghl.traffic import DemoTraffic
 
 CONSENT_PATHS = ("/v2/oauth/chooselocation", "/oauth/chooselocation")
 
 
 class StandInApp:
-    def __init__(self, state: SandboxState) -> None:
+    def __init__(self, state: SandboxState, traffic: DemoTraffic | None = None) -> None:
         self.state = state
+        self.traffic = traffic or DemoTraffic(state)
         self.router = ApiRouter(state, api_routes())
         show, submit = consent_endpoints(state)
         routes = control_routes(state, self.router)
         routes += sso_routes(state)
+        routes += traffic_routes(self.traffic)
         routes.append(Route("/_sandbox/", status_page(state), methods=["GET"]))
 
         async def to_page(_request: Request) -> Response:
@@ -43,9 +47,13 @@ class StandInApp:
     @asynccontextmanager
     async def _lifespan(self, _app: Starlette) -> AsyncIterator[None]:
         await self.state.webhooks.start()
+        if self.traffic.autostart:
+            self.traffic.start()
         try:
             yield
         finally:
+            # Traffic first, so no round runs against a dispatcher that is shutting down.
+            await self.traffic.aclose()
             await self.state.webhooks.stop()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,8 @@ class SandboxState:
         self.webhooks = WebhookDispatcher(config.webhooks, keys, self.clock, self.metrics)
         self.world = World()
         self.tokens = TokenRegistry(self.clock)
+        # Called after every reset (e.g. demo traffic goes back to its startup settings).
+        self.reset_hooks: list[Callable[[], None]] = []
         self.load_scenario(scenario)
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -65,6 +68,8 @@ class SandboxState:
         if scenario is not None:
             self.scenario = None if scenario == "empty" else scenario
         self.load_scenario(self.scenario)
+        for hook in self.reset_hooks:
+            hook()
 
     def load_scenario(self, name: str | None) -> None:
         if not name:

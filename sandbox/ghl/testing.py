@@ -172,6 +172,21 @@ class StandInControl:
     def keys(self) -> dict[str, str]:
         return dict(self._call("GET", "/keys"))
 
+    def traffic(self) -> dict[str, Any]:
+        """The demo traffic generator's state and counters."""
+        return dict(self._call("GET", "/traffic"))
+
+    def start_traffic(self, interval: float | None = None, seed: int | None = None) -> None:
+        body = {"interval": interval, "seed": seed}
+        self._call("POST", "/traffic/start", {k: v for k, v in body.items() if v is not None})
+
+    def stop_traffic(self) -> None:
+        self._call("POST", "/traffic/stop")
+
+    def traffic_rounds(self, rounds: int = 1) -> list[dict[str, Any]]:
+        """Run demo traffic rounds now; returns what they made."""
+        return list(self._call("POST", "/traffic/round", {"rounds": rounds})["made"])
+
     def routes(self) -> list[dict[str, Any]]:
         return list(self._call("GET", "/routes"))
 

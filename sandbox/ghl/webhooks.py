@@ -140,6 +140,11 @@ class WebhookDispatcher:
                 self._queue.task_done()
         self.log.clear()
 
+    def backlog(self) -> int:
+        """Deliveries queued, being sent or waiting for a retry."""
+        queued = self._queue.qsize() if self._queue is not None else 0
+        return queued + self._in_flight + len(self._timers)
+
     def idle(self) -> bool:
         queue_empty = self._queue is None or self._queue.empty()
         return queue_empty and self._in_flight == 0 and not self._timers

@@ -91,7 +91,8 @@ def status_page(state: SandboxState) -> Callable[[Request], Awaitable[HTMLRespon
             + _table(["#", "type", "resource", "status", "attempts", "reason"], deliveries)
             + "<p>JSON: <a href='/_sandbox/counters'>counters</a> · "
             "<a href='/_sandbox/requests'>requests</a> · "
-            "<a href='/_sandbox/webhooks'>webhooks</a> · <a href='/_sandbox/routes'>routes</a>"
+            "<a href='/_sandbox/webhooks'>webhooks</a> · <a href='/_sandbox/traffic'>demo "
+            "traffic</a> · <a href='/_sandbox/routes'>routes</a>"
             " · <a href='/_sandbox/keys'>keys</a></p></body></html>"
         )
         return HTMLResponse(html)

@@ -85,7 +85,7 @@ def won_events_consume(*, limit: int = CLAIM_BATCH) -> list[int]:
         pending: list[int] = []
         for event in TenantEvent.objects.unscoped().filter(id__in=claimed).order_by("created_at"):
             pending += _requests_for(event)
-    return pending
+    return list(dict.fromkeys(pending))  # two events of one opportunity: its request once
 
 
 def _requests_for(event: TenantEvent) -> list[int]:

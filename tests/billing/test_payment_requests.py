@@ -4,13 +4,15 @@ pipeline filter, duplicates billed once, an account not ready, and Stripe down t
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from billing.models import PaymentAutomation, PaymentRequest, StripeAccount
+from billing.models import PaymentAutomation, PaymentRequest, StripeAccount, StripeEvent
 from billing.services.connect import connect_account_refresh
+from billing.services.inbox import stripe_event_process
 from billing.services.payment_requests import (
     RetryLater,
     minor_units,
@@ -18,8 +20,8 @@ from billing.services.payment_requests import (
     won_events_consume,
 )
 from sandbox.stripe.testing import StripeStandIn
-from tenants.events import OPPORTUNITY_WON, event_publish
-from tenants.models import Location
+from tenants.events import OPPORTUNITY_WON, PAYMENT_SUCCEEDED, event_publish
+from tenants.models import Location, TenantEvent
 from tests import factories
 from tests.conftest import World
 
@@ -174,3 +176,46 @@ def test_minor_units_follow_the_currency() -> None:
     assert minor_units(Decimal("19.995"), "usd") == 2000
     assert minor_units("1200", "jpy") == 1200
     assert minor_units("NaN", "usd") is None and minor_units(None, "usd") is None
+
+
+def _connect_event(account: StripeAccount, event_type: str, invoice_id: str) -> int:
+    body = {
+        "id": f"evt_{event_type}_{invoice_id}",
+        "type": event_type,
+        "account": account.stripe_account_id,
+        "data": {"object": {"id": invoice_id, "object": "invoice"}},
+    }
+    return StripeEvent.objects.create(
+        source=StripeEvent.Source.CONNECT,
+        event_id=body["id"],
+        event_type=event_type,
+        account=account.stripe_account_id,
+        object_id=invoice_id,
+        body=json.dumps(body).encode(),
+    ).pk
+
+
+def test_a_voided_invoice_voids_the_request_and_another_one_off_invoice_is_not_ours(
+    world: World, stripe: StripeStandIn, account: StripeAccount, rule: PaymentAutomation
+) -> None:
+    won(world.a.locations[0])
+    assert send_all() == ["sent"]
+    request = PaymentRequest.objects.for_location(world.a.locations[0]).get()
+    on_account = {"stripe_account": account.stripe_account_id}
+    sdk = stripe.client()
+    sdk.v1.invoices.void_invoice(request.stripe_object_id, options=on_account)  # type: ignore[arg-type]
+    voided = _connect_event(account, "invoice.voided", request.stripe_object_id)
+    assert stripe_event_process(event_pk=voided) == "succeeded"
+    request.refresh_from_db()
+    assert request.status == "void"
+    assert StripeEvent.objects.get(pk=voided).last_error == ""
+
+    customer = sdk.v1.customers.create(params={"email": "x@y.test"}, options=on_account)  # type: ignore[arg-type]
+    other = sdk.v1.invoices.create(
+        params={"customer": customer.id, "collection_method": "send_invoice", "days_until_due": 3},
+        options=on_account,  # type: ignore[arg-type]
+    )
+    foreign = _connect_event(account, "invoice.paid", other.id)
+    assert stripe_event_process(event_pk=foreign) == "succeeded"
+    assert PaymentRequest.objects.unscoped().count() == 1
+    assert not TenantEvent.objects.unscoped().filter(type=PAYMENT_SUCCEEDED).exists()

@@ -29,7 +29,12 @@ from tenants.admin.scoping import (
 from tenants.models import Agency
 from tenants.request import actor
 
-from .models import Plan, StripeAccount, StripeEvent, Subscription
+from .models import (
+    Plan,
+    StripeAccount,
+    StripeEvent,
+    Subscription,
+)
 from .services.connect import connect_onboarding_start
 from .services.inbox import stripe_event_replay
 from .services.plans import PLAN_FIELDS, plan_save, plan_validate
@@ -257,3 +262,60 @@ class StripeEventAdmin(StaffAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin[Str
         ]
         done = sum(1 for outcome in outcomes if outcome == StripeEvent.Status.SUCCEEDED)
         self.message_user(request, f"Replayed {len(outcomes)} event(s); {done} succeeded.")
+
+
+# --- payment automations (edited on the client's Payments page, through `automation_save`) --------
+
+AUTOMATION_FIELDS = (
+    "location",
+    "name",
+    "action",
+    "pipeline_ghl_id",
+    "currency",
+    "days_until_due",
+    "paid_stage_ghl_id",
+    "enabled",
+    "created_at",
+    "updated_at",
+)
+REQUEST_FIELDS = (
+    "location",
+    "automation",
+    "opportunity_name",
+    "opportunity_ghl_id",
+    "contact_ghl_id",
+    "customer_email",
+    "amount_display",
+    "application_fee_amount",
+    "status",
+    "error",
+    "stripe_account_id",
+    "stripe_object_id",
+    "hosted_url",
+    "paid_at",
+    "created_at",
+)
+
+
+class AgencyPaymentAutomationAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
+    agency_path = "location__agency"
+    list_display = ["name", "location", "action", "currency", "enabled"]
+    list_filter = ["enabled", "action"]
+    search_fields = ["name", "location__name"]
+    fields = readonly_fields = AUTOMATION_FIELDS
+
+
+class StaffPaymentAutomationAdmin(StaffAdminMixin, AgencyPaymentAutomationAdmin):
+    pass
+
+
+class AgencyPaymentRequestAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
+    agency_path = "location__agency"
+    list_display = ["created_at", "location", "opportunity_name", "amount_display", "status"]
+    list_filter = ["status"]
+    search_fields = ["opportunity_name", "customer_email", "stripe_object_id"]
+    fields = readonly_fields = REQUEST_FIELDS
+
+
+class StaffPaymentRequestAdmin(StaffAdminMixin, AgencyPaymentRequestAdmin):
+    search_fields = [*AgencyPaymentRequestAdmin.search_fields, "stripe_account_id"]

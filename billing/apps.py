@@ -8,8 +8,13 @@ class BillingConfig(AppConfig):
     def ready(self) -> None:
         from tenants.portal import Section, register_section
 
+        from . import receivers  # noqa: F401 — the payment automations' outbox consumer
+
         register_section(
             Section("billing", "Billing", "workspace_billing:billing", access="admin", order=70)
+        )
+        register_section(
+            Section("payments", "Payments", "workspace_billing:payments", access="admin", order=72)
         )
 
         # The agency pages: the plans editor and the overview's subscription column.

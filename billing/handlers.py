@@ -16,6 +16,7 @@ from .models import StripeEvent, Subscription
 from .services.checkout import checkout_session_subscription
 from .services.connect import connect_account_refresh
 from .services.inbox import RetryLater, register
+from .services.payment_requests import payment_request_refresh
 from .services.subscriptions import invoice_revenue_record, subscription_refresh
 
 SUBSCRIPTION_EVENTS = (
@@ -32,6 +33,7 @@ INVOICE_EVENTS = (
     "invoice.payment_succeeded",
     "invoice.payment_action_required",
     "invoice.marked_uncollectible",
+    "invoice.voided",
 )
 
 
@@ -92,6 +94,11 @@ def invoice_changed(event: StripeEvent, payload: dict[str, Any]) -> str:
         raise RetryLater(str(exc)) from exc
     subscription_id = _invoice_subscription(invoice)
     if not subscription_id:
+        if event.source == StripeEvent.Source.CONNECT:
+            # A one-off invoice: a payment automation's, if any.
+            outcome = payment_request_refresh(account=event.account, invoice=invoice)
+            if outcome is not None:
+                return outcome
         return "invoice without a subscription"
     subscription = _synced(event, subscription_id)
     if subscription is None:

@@ -175,3 +175,97 @@ class StripeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source}:{self.event_type} {self.event_id}"
+
+
+class PaymentAutomation(TimeStampedModel, TenantOwnedModel):
+    """A client's rule: when one of its opportunities is marked won in GHL, bill the contact
+    for the opportunity's value on the agency's connected account; when paid, GHL is told."""
+
+    TENANT_FIELD: ClassVar[str] = "location"
+
+    class Action(models.TextChoices):
+        INVOICE = "invoice", "Send a Stripe invoice"
+
+    location = models.ForeignKey(
+        Location, on_delete=models.CASCADE, related_name="payment_automations"
+    )
+    name = models.CharField(max_length=120)
+    # Empty: an opportunity won in any pipeline.
+    pipeline_ghl_id = models.CharField(max_length=64, blank=True, default="")
+    action = models.CharField(max_length=20, choices=Action.choices, default=Action.INVOICE)
+    currency = models.CharField(max_length=3, help_text="ISO code, lower case (usd, eur, aed …).")
+    days_until_due = models.PositiveSmallIntegerField(default=7)
+    # Where the paid opportunity moves in its pipeline (empty: it stays where it is).
+    paid_stage_ghl_id = models.CharField(max_length=64, blank=True, default="")
+    enabled = models.BooleanField(default=True)
+
+    objects = ScopedManager.from_queryset(LocationOwnedQuerySet)()
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PaymentRequest(TimeStampedModel, TenantOwnedModel):
+    """What an automation asked one contact to pay for one won opportunity: one per (rule,
+    opportunity), so a replayed won event never bills twice."""
+
+    TENANT_FIELD: ClassVar[str] = "location"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Being created"
+        SENT = "sent", "Sent"
+        PAID = "paid", "Paid"
+        VOID = "void", "Void"
+        FAILED = "failed", "Failed"
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    automation = models.ForeignKey(
+        PaymentAutomation, on_delete=models.PROTECT, related_name="requests"
+    )
+    opportunity_ghl_id = models.CharField(max_length=64)
+    opportunity_name = models.CharField(max_length=300, blank=True, default="")
+    pipeline_ghl_id = models.CharField(max_length=64, blank=True, default="")
+    contact_ghl_id = models.CharField(max_length=64, blank=True, default="")
+    customer_email = models.EmailField(blank=True, default="")
+    amount = models.PositiveIntegerField(help_text="In the currency's minor unit (cents).")
+    currency = models.CharField(max_length=3)
+    application_fee_amount = models.PositiveIntegerField(default=0)
+    stripe_account_id = models.CharField(max_length=64, blank=True, default="")
+    stripe_customer_id = models.CharField(max_length=64, blank=True, default="")
+    stripe_object_id = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    hosted_url = models.URLField(max_length=500, blank=True, default="")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    error = models.TextField(blank=True, default="")
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager.from_queryset(LocationOwnedQuerySet)()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["automation", "opportunity_ghl_id"], name="one_request_per_rule_and_opp"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.opportunity_name or self.opportunity_ghl_id}: {self.amount_display}"
+
+    @property
+    def amount_display(self) -> str:
+        return f"{major_units(self.amount, self.currency):,} {self.currency.upper()}"
+
+
+class PaymentTrigger(models.Model):
+    """The automations' claim on one outbox event ("opportunity.won"): taken once, so however
+    often the consumer runs, an event is acted on once (the outbox's own `dispatched_at` belongs
+    to the outbound webhooks)."""
+
+    event = models.OneToOneField("tenants.TenantEvent", on_delete=models.CASCADE, related_name="+")
+    claimed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return str(self.event_id)

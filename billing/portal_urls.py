@@ -3,7 +3,7 @@
 
 from django.urls import URLPattern, path
 
-from billing import portal_views
+from billing import portal_payments, portal_views
 
 app_name = "workspace_billing"
 
@@ -13,5 +13,17 @@ urlpatterns: list[URLPattern] = [
         "billing/plans/<int:plan_id>/checkout/",
         portal_views.plan_checkout,
         name="plan-checkout",
+    ),
+    path("payments/", portal_payments.payments_page, name="payments"),
+    path("payments/rules/new/", portal_payments.rule_create, name="payment-rule-create"),
+    path(
+        "payments/rules/<int:automation_id>/",
+        portal_payments.rule_edit,
+        name="payment-rule",
+    ),
+    path(
+        "payments/rules/<int:automation_id>/toggle/",
+        portal_payments.rule_toggle,
+        name="payment-rule-toggle",
     ),
 ]

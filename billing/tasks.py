@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import shared_task
 
 from .services import dunning, inbox
@@ -30,3 +32,27 @@ def subscription_reminder_send(subscription_pk: int) -> int:
 @shared_task
 def subscriptions_dunning_run() -> dict[str, int]:
     return dunning.subscriptions_dunning_run()
+
+
+# --- payment automations --------------------------------------------------------------------------
+
+
+@shared_task
+def payment_automations_run() -> int:
+    """Take committed won opportunities, then send their invoices (and any left pending)."""
+    from .services import payment_requests
+
+    pending = payment_requests.won_events_consume()
+    for request_id in {*pending, *payment_requests.payment_requests_stalled()}:
+        payment_request_send.delay(request_id)
+    return len(pending)
+
+
+@shared_task(bind=True, max_retries=8)
+def payment_request_send(self: Any, request_id: int) -> str:
+    from .services import payment_requests
+
+    try:
+        return payment_requests.payment_request_send(request_id=request_id)
+    except payment_requests.RetryLater as exc:
+        raise self.retry(exc=exc, countdown=min(60 * 2**self.request.retries, 3600)) from exc

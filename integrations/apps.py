@@ -9,6 +9,7 @@ class IntegrationsConfig(AppConfig):
         # Inbox handlers and signal receivers register themselves on import.
         from integrations.connectors import receivers as connector_receivers  # noqa: F401
         from integrations.ghl import handlers  # noqa: F401
+        from integrations.payments import receivers as payment_receivers  # noqa: F401
         from integrations.reporting import receivers as reporting_receivers  # noqa: F401
         from integrations.routing import receivers as routing_receivers  # noqa: F401
         from integrations.sync import receivers, webhooks  # noqa: F401

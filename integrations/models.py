@@ -21,6 +21,7 @@ from integrations.mirror.models import (
     MirrorUser,
 )
 from integrations.packs.models import PackActivation
+from integrations.payments.models import PaymentWriteback
 from integrations.reporting.models import (
     AppointmentDay,
     LeadDay,
@@ -72,6 +73,7 @@ __all__ = [
     "MirrorUser",
     "OutcomeDay",
     "PackActivation",
+    "PaymentWriteback",
     "PendingLead",
     "PipelineStage",
     "ReportDirty",

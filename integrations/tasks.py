@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from celery import shared_task
 from django.conf import settings
@@ -279,3 +280,27 @@ def webhook_events_prune() -> int:
     from .webhooks_out.dispatch import events_prune
 
     return events_prune()
+
+
+# --- payments written back to GHL (integrations.payments) ----------------------------------------
+
+
+@shared_task
+def payment_writebacks_run() -> int:
+    """Claim committed "payment.succeeded" events, then write them (and any left pending)."""
+    from .payments.services import payment_events_claim, payment_writebacks_stalled
+
+    claimed = payment_events_claim()
+    for writeback_id in {*claimed, *payment_writebacks_stalled()}:
+        payment_writeback_run.delay(writeback_id)
+    return len(claimed)
+
+
+@shared_task(bind=True, max_retries=8)
+def payment_writeback_run(self: Any, writeback_id: int) -> str:
+    from .payments.services import RetryLater, payment_writeback_run
+
+    try:
+        return payment_writeback_run(writeback_id=writeback_id)
+    except RetryLater as exc:
+        raise self.retry(exc=exc, countdown=min(60 * 2**self.request.retries, 3600)) from exc

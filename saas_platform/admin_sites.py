@@ -12,7 +12,14 @@ from django.http import HttpRequest
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
 from billing import admin as billing_admin
-from billing.models import Plan, StripeAccount, StripeEvent, Subscription
+from billing.models import (
+    PaymentAutomation,
+    PaymentRequest,
+    Plan,
+    StripeAccount,
+    StripeEvent,
+    Subscription,
+)
 from integrations import admin as integrations_admin
 from integrations import (
     admin_bulk,
@@ -124,6 +131,8 @@ agency_site.register(ReportSchedule, admin_reporting.ReportScheduleAdmin)  # + d
 agency_site.register(StripeAccount, billing_admin.AgencyStripeAccountAdmin)
 agency_site.register(Plan, billing_admin.AgencyPlanAdmin)
 agency_site.register(Subscription, billing_admin.AgencySubscriptionAdmin)
+agency_site.register(PaymentAutomation, billing_admin.AgencyPaymentAutomationAdmin)
+agency_site.register(PaymentRequest, billing_admin.AgencyPaymentRequestAdmin)
 agency_site.register(ApiKey, api_keys_admin.AgencyApiKeyAdmin)
 agency_site.register(WebhookEndpoint, admin_webhooks.WebhookEndpointAdmin)
 agency_site.register(WebhookDelivery, admin_webhooks.WebhookDeliveryAdmin)
@@ -152,6 +161,8 @@ staff_site.register(StripeAccount, billing_admin.StaffStripeAccountAdmin)
 staff_site.register(Plan, billing_admin.StaffPlanAdmin)
 staff_site.register(Subscription, billing_admin.StaffSubscriptionAdmin)
 staff_site.register(StripeEvent, billing_admin.StripeEventAdmin)
+staff_site.register(PaymentAutomation, billing_admin.StaffPaymentAutomationAdmin)
+staff_site.register(PaymentRequest, billing_admin.StaffPaymentRequestAdmin)
 staff_site.register(ApiKey, api_keys_admin.StaffApiKeyAdmin)
 staff_site.register(WebhookEndpoint, admin_webhooks.StaffWebhookEndpointAdmin)
 staff_site.register(WebhookDelivery, admin_webhooks.StaffWebhookDeliveryAdmin)

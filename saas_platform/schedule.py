@@ -36,9 +36,13 @@ CELERY_TASK_ROUTES = {
     "integrations.tasks.report_email_send": {"queue": "default"},
     "integrations.tasks.webhook_events_dispatch": {"queue": "webhooks_out"},
     "integrations.tasks.webhook_deliveries_send": {"queue": "webhooks_out"},
+    "integrations.tasks.payment_writebacks_run": {"queue": "webhooks"},
+    "integrations.tasks.payment_writeback_run": {"queue": "webhooks"},
     "integrations.tasks.*": {"queue": "maintenance"},
     "billing.tasks.stripe_event_process": {"queue": "webhooks"},
     "billing.tasks.subscription_reminder_send": {"queue": "default"},
+    "billing.tasks.payment_automations_run": {"queue": "default"},
+    "billing.tasks.payment_request_send": {"queue": "default"},
     "billing.tasks.*": {"queue": "maintenance"},
 }
 
@@ -118,6 +122,14 @@ CELERY_BEAT_SCHEDULE = {
     "webhook-events-prune": {
         "task": "integrations.tasks.webhook_events_prune",
         "schedule": crontab(minute=37, hour=4),
+    },
+    "payment-automations-run": {
+        "task": "billing.tasks.payment_automations_run",
+        "schedule": crontab(minute="*"),
+    },
+    "payment-writebacks-run": {
+        "task": "integrations.tasks.payment_writebacks_run",
+        "schedule": crontab(minute="*"),
     },
     "routing-leads-sweep": {
         "task": "integrations.tasks.routing_leads_sweep",

@@ -61,3 +61,13 @@ def event_publish(
     event = TenantEvent.objects.create(location_id=location_id, type=event_type, data=dict(data))
     events_announce()
     return event
+
+
+# Events billing and integrations exchange for payment automations (neither may import the
+# other, so the names live here). "opportunity.won", from integrations: {"opportunity": {"id",
+# "name", "contact_id", "pipeline_id", "stage_id", "monetary_value" (a decimal string)},
+# "contact": {"id", "email", "name"}}. "payment.succeeded", from billing: {"payment": {"id",
+# "amount", "currency", "amount_display", "stripe_object_id", "kind"}, "opportunity": {"id",
+# "pipeline_id", "monetary_value", "paid_stage_id"}, "contact": {"id"}}.
+OPPORTUNITY_WON = "opportunity.won"
+PAYMENT_SUCCEEDED = "payment.succeeded"

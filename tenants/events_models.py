@@ -43,6 +43,9 @@ class TenantEvent(TenantOwnedModel):
                 name="tenant_event_undispatched",
             ),
             models.Index(fields=["location", "-created_at"]),
+            # Consumers that take one event type with a claim of their own (billing's payment
+            # automations) find the recent ones without reading every other event.
+            models.Index(fields=["type", "created_at"], name="tenant_event_type_created"),
         ]
 
     def __str__(self) -> str:

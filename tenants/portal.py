@@ -157,3 +157,27 @@ def workspace(request: HttpRequest) -> Workspace:
 def first_page_url(*, location: Location, role: PortalRole) -> str | None:
     nav = navigation(location=location, role=role)
     return nav[0].url if nav else None
+
+
+# --- a location's GHL pipelines, for pages of apps that may not read integrations' mirror ------
+
+
+@dataclass(frozen=True)
+class PipelineChoice:
+    id: str
+    name: str
+    stages: tuple[tuple[str, str], ...]  # (stage id, stage name) in board order
+
+
+PipelinesProvider = Callable[[Location], list[PipelineChoice]]
+_PIPELINES: list[PipelinesProvider] = []
+
+
+def register_pipelines_provider(provider: PipelinesProvider) -> None:
+    """Integrations names the pipelines it mirrors; billing's payment rules offer them."""
+    if provider not in _PIPELINES:
+        _PIPELINES.append(provider)
+
+
+def location_pipelines(*, location: Location) -> list[PipelineChoice]:
+    return [choice for provider in _PIPELINES for choice in provider(location)]

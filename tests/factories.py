@@ -7,7 +7,14 @@ from typing import Any
 import factory
 from django.utils import timezone
 
-from billing.models import Plan, StripeAccount, StripeEvent, Subscription
+from billing.models import (
+    PaymentAutomation,
+    PaymentRequest,
+    Plan,
+    StripeAccount,
+    StripeEvent,
+    Subscription,
+)
 from integrations.bulk.models import BulkJob, BulkJobItem, ContactImport
 from integrations.connectors.models import (
     ExternalConnection,
@@ -728,3 +735,27 @@ class WebhookDeliveryFactory(factory.django.DjangoModelFactory):
 
     endpoint = factory.SubFactory(WebhookEndpointFactory)
     event = factory.LazyAttribute(lambda o: TenantEventFactory(location=o.endpoint.location))
+
+
+class PaymentAutomationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PaymentAutomation
+
+    location = factory.SubFactory(LocationFactory)
+    name = factory.Sequence(lambda n: f"Invoice on win {n}")
+    currency = "usd"
+
+
+class PaymentRequestFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PaymentRequest
+
+    automation = factory.SubFactory(PaymentAutomationFactory)
+    location = factory.LazyAttribute(lambda o: o.automation.location)
+    opportunity_ghl_id = factory.Sequence(lambda n: f"opp{n:017d}")
+    opportunity_name = factory.Sequence(lambda n: f"Deal {n}")
+    customer_email = factory.Sequence(lambda n: f"payer{n}@example.test")
+    amount = 120000
+    currency = "usd"
+    status = PaymentRequest.Status.SENT
+    stripe_object_id = factory.Sequence(lambda n: f"in_factory{n:06d}")

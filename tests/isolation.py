@@ -184,6 +184,13 @@ FOREIGN_OBJECTS: dict[str, Callable[[World], models.Model]] = {
         stripe_subscription_id="sub_isolationB01",
         status="active",
     ),
+    "billing.paymentautomation": lambda w: factories.PaymentAutomationFactory(
+        location=w.b.locations[0], name="B secret rule"
+    ),
+    "billing.paymentrequest": lambda w: factories.PaymentRequestFactory(
+        automation=factories.PaymentAutomationFactory(location=w.b.locations[0]),
+        opportunity_name="B secret deal",
+    ),
     "integrations.webhookendpoint": lambda w: factories.WebhookEndpointFactory(
         location=w.b.locations[0], description="B Location hooks"
     ),
@@ -557,6 +564,12 @@ STAFF_OBJECTS: dict[str, Callable[[World], models.Model]] = {
     ),
     "billing.stripeevent": lambda w: StripeEvent.objects.create(
         source="connect", event_id="evt_isolation", event_type="invoice.paid", body=b"{}"
+    ),
+    "billing.paymentautomation": lambda w: factories.PaymentAutomationFactory(
+        location=w.b.locations[0], name="B secret rule"
+    ),
+    "billing.paymentrequest": lambda w: factories.PaymentRequestFactory(
+        automation=factories.PaymentAutomationFactory(location=w.b.locations[0])
     ),
     "integrations.webhookendpoint": lambda w: factories.WebhookEndpointFactory(
         location=w.b.locations[0]
@@ -1066,3 +1079,7 @@ PORTAL_CASES.update(WEBHOOK_CASES)
 from tests.isolation_api_resources import API_RESOURCE_CASES  # noqa: E402
 
 PORTAL_CASES.update(API_RESOURCE_CASES)
+# Payment automations' workspace pages.
+from tests.isolation_payments import PAYMENT_CASES  # noqa: E402
+
+PORTAL_CASES.update(PAYMENT_CASES)

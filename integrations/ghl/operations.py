@@ -334,6 +334,13 @@ def opportunity_update(
     return Operation(call, _key("opportunity"))
 
 
+def contact_note_create(*, contact_id: str, body: str) -> Operation[dict[str, Any]]:
+    """`POST /contacts/{id}/notes`: not idempotent (a retry adds a second note), so callers
+    record the note's id once GHL answers."""
+    call = Call("POST", f"/contacts/{contact_id}/notes", V_2021_07, json={"body": body})
+    return Operation(call, _key("note"))
+
+
 def calendar_free_slots(
     *, calendar_id: str, start_ms: int, end_ms: int, timezone: str = ""
 ) -> Operation[dict[str, Any]]:

@@ -22,6 +22,7 @@ from integrations.mirror.writer import mirror_upsert as _mirror_upsert
 from tenants.models import Location
 
 from .signals import lead_arrived
+from .won import opportunity_won_publish
 
 GHL = InboundEvent.Source.GHL
 CONTACT_EVENTS = ("ContactCreate", "ContactUpdate", "ContactTagUpdate", "ContactDndUpdate")
@@ -33,6 +34,9 @@ OPPORTUNITY_EVENTS = (
     "OpportunityMonetaryValueUpdate",
     "OpportunityAssignedToUpdate",
 )
+# A won opportunity is announced (for payment automations) from these; other updates of an
+# already won opportunity (its value, its owner) are not a new win.
+WON_EVENTS = ("OpportunityCreate", "OpportunityStatusUpdate")
 APPOINTMENT_EVENTS = ("AppointmentCreate", "AppointmentUpdate")
 MESSAGE_EVENTS = ("InboundMessage", "OutboundMessage")
 
@@ -113,6 +117,9 @@ def opportunity_event(event: InboundEvent, payload: dict[str, Any]) -> str:
         result = mirror_upsert(
             location_id=location.pk, kind="opportunity", records=[record], changed_at=_when(event)
         )
+        if event.event_type in WON_EVENTS and payload.get("status") == "won" and not result.stale:
+            # Billing's payment automations act on it (duplicates included: they bill once).
+            opportunity_won_publish(location=location, payload=payload)
     return _outcome(result)
 
 

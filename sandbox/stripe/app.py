@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sandbox.stripe import billing, forms
-from sandbox.stripe.api import connect, core, sessions, subscriptions
+from sandbox.stripe.api import connect, core, invoices, sessions, subscriptions
 from sandbox.stripe.api.common import Call, Handler
 from sandbox.stripe.control import control_routes
 from sandbox.stripe.errors import StripeError
@@ -36,7 +36,9 @@ def _compile(routes: list[tuple[str, str, Handler]]) -> list[tuple[str, re.Patte
     ]
 
 
-ROUTES = _compile(core.ROUTES + connect.ROUTES + subscriptions.ROUTES + sessions.ROUTES)
+ROUTES = _compile(
+    core.ROUTES + connect.ROUTES + subscriptions.ROUTES + sessions.ROUTES + invoices.ROUTES
+)
 
 
 class Api:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sandbox.stripe import payments
-from sandbox.stripe.errors import StripeError
+from sandbox.stripe.errors import StripeError, invalid
 from sandbox.stripe.state import StripeState
 from sandbox.stripe.store import new_id
 
@@ -278,6 +278,110 @@ def invoice_create(
     return invoice
 
 
+def invoice_draft(
+    state: StripeState,
+    account: str,
+    *,
+    customer: str,
+    currency: str,
+    collection_method: str,
+    due_date: int | None,
+    application_fee_amount: int | None,
+    description: str | None,
+    meta: dict[str, str],
+) -> dict[str, Any]:
+    """A one-off draft invoice (no subscription): no number and no hosted page until it is
+    finalized; its items are added while it is a draft."""
+    now = state.now()
+    invoice_id = new_id("in")
+    invoice: dict[str, Any] = {
+        "id": invoice_id,
+        "object": "invoice",
+        "customer": customer,
+        "customer_email": None,
+        "subscription": None,
+        "parent": None,
+        "billing_reason": "manual",
+        "collection_method": collection_method,
+        "currency": currency,
+        "created": now,
+        "description": description,
+        "due_date": due_date,
+        "period_start": now,
+        "period_end": now,
+        "number": None,
+        "status": "draft",
+        "subtotal": 0,
+        "total": 0,
+        "amount_due": 0,
+        "amount_paid": 0,
+        "amount_remaining": 0,
+        "application_fee_amount": application_fee_amount,
+        "attempt_count": 0,
+        "attempted": False,
+        "next_payment_attempt": None,
+        "paid": False,
+        "payment_intent": None,
+        "charge": None,
+        "hosted_invoice_url": None,
+        "invoice_pdf": None,
+        "lines": {
+            "object": "list",
+            "data": [],
+            "has_more": False,
+            "url": f"/v1/invoices/{invoice_id}/lines",
+        },
+        "livemode": False,
+        "metadata": meta,
+        "status_transitions": {"finalized_at": None, "paid_at": None, "voided_at": None},
+        "_retries": 0,
+    }
+    state.store.add(account, invoice)
+    state.emit(account, "invoice.created", invoice)
+    return invoice
+
+
+def invoice_add_item(invoice: dict[str, Any], item: dict[str, Any]) -> None:
+    item["invoice"] = invoice["id"]
+    line = {
+        "id": new_id("il"),
+        "object": "line_item",
+        "amount": item["amount"],
+        "currency": item["currency"],
+        "description": item["description"],
+        "period": dict(item["period"]),
+        "price": None,
+        "pricing": None,
+        "proration": False,
+        "quantity": item["quantity"],
+    }
+    invoice["lines"]["data"].append(line)
+    total = sum(entry["amount"] for entry in invoice["lines"]["data"])
+    invoice.update(subtotal=total, total=total, amount_due=max(total, 0))
+    invoice["amount_remaining"] = invoice["amount_due"]
+
+
+def invoice_finalize(state: StripeState, account: str, invoice: dict[str, Any]) -> None:
+    """Draft → open: a number and a hosted page; a zero total is paid at once."""
+    fee = invoice["application_fee_amount"]
+    if fee is not None and fee > invoice["amount_due"]:
+        raise invalid(
+            "The application fee amount cannot exceed the invoice's amount due.",
+            "application_fee_amount",
+        )
+    count = len([i for i in state.store.all(account, "invoice") if i["number"]]) + 1
+    invoice.update(
+        status="open",
+        number=f"STANDIN-{count:04d}",
+        hosted_invoice_url=state.url(f"/i/{invoice['id']}"),
+        invoice_pdf=state.url(f"/i/{invoice['id']}/pdf"),
+    )
+    invoice["status_transitions"]["finalized_at"] = state.now()
+    state.emit(account, "invoice.finalized", invoice)
+    if invoice["amount_due"] == 0:
+        _mark_paid(state, account, invoice)
+
+
 def _mark_paid(state: StripeState, account: str, invoice: dict[str, Any]) -> None:
     invoice.update(
         status="paid",
@@ -331,7 +435,9 @@ def invoice_pay(
             set_status(state, account, sub, "active")
         return None
     first_invoice = invoice["billing_reason"] == "subscription_create"
-    if automatic or not first_invoice:
+    # A sent invoice waits for its customer: Stripe retries only what it charges by itself.
+    retried = invoice["collection_method"] == "charge_automatically"
+    if retried and (automatic or not first_invoice):
         schedule = state.config.retry_schedule_days
         anchor = invoice.setdefault("_first_failure", state.now())
         if invoice["_retries"] < len(schedule):

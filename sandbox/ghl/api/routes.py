@@ -8,6 +8,7 @@ from sandbox.ghl.api import (
     contacts,
     conversations,
     custom_fields,
+    notes,
     opportunities,
 )
 from sandbox.ghl.oauth import endpoints as oauth_endpoints
@@ -20,6 +21,7 @@ def api_routes() -> list[ApiRoute]:
         *accounts.routes(),
         *custom_fields.routes(),
         *contacts.routes(),
+        *notes.routes(),
         *opportunities.routes(),
         *calendars.routes(),
         *conversations.routes(),

@@ -115,6 +115,8 @@ class LocationData:
     conversations: ConversationStore = field(default_factory=ConversationStore)
     custom_fields: dict[str, CustomField] = field(default_factory=dict)
     pipelines: list[dict[str, Any]] = field(default_factory=list)
+    # Contact id → its notes, oldest first.
+    notes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 @dataclass

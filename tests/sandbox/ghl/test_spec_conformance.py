@@ -228,6 +228,12 @@ EXAMPLES: dict[str, Callable[[Fixture], Request]] = {
         None,
         {"tags": ["follow up"]},
     ),
+    "POST /contacts/{contactId}/notes": lambda f: (
+        f"/contacts/{f.contact_id}/notes",
+        None,
+        {"body": "Paid 1,200.00 AED — invoice in_1"},
+    ),
+    "GET /contacts/{contactId}/notes": lambda f: (f"/contacts/{f.contact_id}/notes", None, None),
     "DELETE /contacts/{contactId}/tags": lambda f: (
         f"/contacts/{f.contact_id}/tags",
         None,

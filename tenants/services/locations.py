@@ -11,6 +11,7 @@ from django.db import transaction
 from saas_platform.kernel.errors import ApplicationError
 
 from ..models import Agency, Location, User
+from .agency_entitlements import agency_location_capacity_check
 from .common import audit_record, update_fields, validated
 
 LOCATION_EDITABLE = ("name", "industry", "timezone", "status", "ghl_location_id")
@@ -34,6 +35,7 @@ def location_create(
         ghl_location_id=ghl_location_id or None,
     )
     validated(location)
+    agency_location_capacity_check(agency=agency)
     location.save()
     audit_record(
         action="location.created",

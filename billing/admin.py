@@ -29,7 +29,7 @@ from tenants.admin.scoping import (
 from tenants.models import Agency
 from tenants.request import actor
 
-from .models import Plan, StripeAccount, StripeEvent, Subscription
+from .models import AgencySubscription, Plan, StripeAccount, StripeEvent, Subscription
 from .services.connect import connect_onboarding_start
 from .services.inbox import stripe_event_replay
 from .services.plans import PLAN_FIELDS, plan_save, plan_validate
@@ -257,3 +257,36 @@ class StripeEventAdmin(StaffAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin[Str
         ]
         done = sum(1 for outcome in outcomes if outcome == StripeEvent.Status.SUCCEEDED)
         self.message_user(request, f"Replayed {len(outcomes)} event(s); {done} succeeded.")
+
+
+# --- agencies' platform subscriptions ------------------------------------------------------------
+
+AGENCY_SUBSCRIPTION_FIELDS = (
+    "plan",
+    "status",
+    "trial_end",
+    "current_period_end",
+    "cancel_at_period_end",
+    "grace_until",
+    "last_reminder_at",
+    "stripe_subscription_id",
+    "stripe_customer_id",
+    "synced_at",
+)
+
+
+class AgencyOwnSubscriptionAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
+    """The agency's own subscriptions to the platform's plans (read-only: Stripe decides)."""
+
+    list_display = ["plan", "status", "current_period_end", "grace_until"]
+    list_filter = ["status"]
+    fields = readonly_fields = AGENCY_SUBSCRIPTION_FIELDS
+
+
+class StaffAgencySubscriptionAdmin(
+    StaffAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin[AgencySubscription]
+):
+    list_display = ["agency", "plan", "status", "current_period_end", "grace_until"]
+    list_filter = ["status"]
+    search_fields = ["agency__name", "stripe_subscription_id", "stripe_customer_id"]
+    fields = readonly_fields = ("agency", *AGENCY_SUBSCRIPTION_FIELDS)

@@ -175,3 +175,7 @@ class StripeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source}:{self.event_type} {self.event_id}"
+
+
+# The platform's subscriptions of agencies live beside this module.
+from .agency_models import AgencySubscription as AgencySubscription  # noqa: E402

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from .services import dunning, inbox
+from .services import agency_dunning, dunning, inbox
 
 
 @shared_task
@@ -30,3 +30,13 @@ def subscription_reminder_send(subscription_pk: int) -> int:
 @shared_task
 def subscriptions_dunning_run() -> dict[str, int]:
     return dunning.subscriptions_dunning_run()
+
+
+@shared_task
+def agency_subscription_reminder_send(subscription_pk: int) -> int:
+    return agency_dunning.agency_subscription_reminder_send(subscription_pk=subscription_pk)
+
+
+@shared_task
+def agency_subscriptions_dunning_run() -> dict[str, int]:
+    return agency_dunning.agency_subscriptions_dunning_run()

@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
 from billing import admin as billing_admin
-from billing.models import Plan, StripeAccount, StripeEvent, Subscription
+from billing.models import AgencySubscription, Plan, StripeAccount, StripeEvent, Subscription
 from integrations import admin as integrations_admin
 from integrations import (
     admin_bulk,
@@ -124,6 +124,7 @@ agency_site.register(ReportSchedule, admin_reporting.ReportScheduleAdmin)  # + d
 agency_site.register(StripeAccount, billing_admin.AgencyStripeAccountAdmin)
 agency_site.register(Plan, billing_admin.AgencyPlanAdmin)
 agency_site.register(Subscription, billing_admin.AgencySubscriptionAdmin)
+agency_site.register(AgencySubscription, billing_admin.AgencyOwnSubscriptionAdmin)
 agency_site.register(ApiKey, api_keys_admin.AgencyApiKeyAdmin)
 agency_site.register(WebhookEndpoint, admin_webhooks.WebhookEndpointAdmin)
 agency_site.register(WebhookDelivery, admin_webhooks.WebhookDeliveryAdmin)
@@ -151,6 +152,7 @@ staff_site.register(ReportSchedule, admin_reporting.StaffReportScheduleAdmin)
 staff_site.register(StripeAccount, billing_admin.StaffStripeAccountAdmin)
 staff_site.register(Plan, billing_admin.StaffPlanAdmin)
 staff_site.register(Subscription, billing_admin.StaffSubscriptionAdmin)
+staff_site.register(AgencySubscription, billing_admin.StaffAgencySubscriptionAdmin)
 staff_site.register(StripeEvent, billing_admin.StripeEventAdmin)
 staff_site.register(ApiKey, api_keys_admin.StaffApiKeyAdmin)
 staff_site.register(WebhookEndpoint, admin_webhooks.StaffWebhookEndpointAdmin)

@@ -38,6 +38,7 @@ CELERY_TASK_ROUTES = {
     "integrations.tasks.*": {"queue": "maintenance"},
     "billing.tasks.stripe_event_process": {"queue": "webhooks"},
     "billing.tasks.subscription_reminder_send": {"queue": "default"},
+    "billing.tasks.agency_subscription_reminder_send": {"queue": "default"},
     "billing.tasks.*": {"queue": "maintenance"},
 }
 
@@ -101,6 +102,10 @@ CELERY_BEAT_SCHEDULE = {
     "subscriptions-dunning": {
         "task": "billing.tasks.subscriptions_dunning_run",
         "schedule": crontab(minute=7),
+    },
+    "agency-subscriptions-dunning": {
+        "task": "billing.tasks.agency_subscriptions_dunning_run",
+        "schedule": crontab(minute=17),
     },
     "sessions-clear-expired": {
         "task": "saas_platform.tasks.sessions_clear_expired",

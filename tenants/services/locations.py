@@ -52,6 +52,10 @@ def location_create(
 def location_update(
     *, location: Location, acting_user: User | None, data: Mapping[str, Any]
 ) -> Location:
+    archived = Location.Status.ARCHIVED
+    if location.status == archived and data.get("status", archived) != archived:
+        # Back from the archive, it takes a place under the agency's plan again.
+        agency_location_capacity_check(agency=location.agency)
     changes = update_fields(location, data, allowed=LOCATION_EDITABLE)
     if changes:
         audit_record(

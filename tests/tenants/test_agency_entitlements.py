@@ -116,3 +116,15 @@ def test_the_agency_admin_shows_the_refusal_instead_of_an_error(
     assert response.status_code == 200
     assert "allows 2 locations and 2 are in use" in response.content.decode()
     assert Location.objects.for_agency(world.a.agency).count() == 2
+
+
+def test_bringing_a_location_back_from_the_archive_takes_a_place_again(world: World) -> None:
+    archived = world.a.locations[1]
+    services.location_update(location=archived, acting_user=None, data={"status": "archived"})
+    services.location_create(agency=world.a.agency, name="Replacement", acting_user=None)
+    _grant(world, max_locations=2)
+    with pytest.raises(ApplicationError, match="allows 2 locations and 2 are in use"):
+        services.location_update(location=archived, acting_user=None, data={"status": "active"})
+    assert Location.objects.for_agency(world.a.agency).get(pk=archived.pk).status == "archived"
+    # Other edits of an archived location are not limited.
+    services.location_update(location=archived, acting_user=None, data={"name": "Renamed"})

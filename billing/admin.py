@@ -30,6 +30,7 @@ from tenants.models import Agency
 from tenants.request import actor
 
 from .models import (
+    AgencySubscription,
     Plan,
     StripeAccount,
     StripeEvent,
@@ -319,3 +320,36 @@ class AgencyPaymentRequestAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
 
 class StaffPaymentRequestAdmin(StaffAdminMixin, AgencyPaymentRequestAdmin):
     search_fields = [*AgencyPaymentRequestAdmin.search_fields, "stripe_account_id"]
+
+
+# --- agencies' platform subscriptions ------------------------------------------------------------
+
+AGENCY_SUBSCRIPTION_FIELDS = (
+    "plan",
+    "status",
+    "trial_end",
+    "current_period_end",
+    "cancel_at_period_end",
+    "grace_until",
+    "last_reminder_at",
+    "stripe_subscription_id",
+    "stripe_customer_id",
+    "synced_at",
+)
+
+
+class AgencyOwnSubscriptionAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
+    """The agency's own subscriptions to the platform's plans (read-only: Stripe decides)."""
+
+    list_display = ["plan", "status", "current_period_end", "grace_until"]
+    list_filter = ["status"]
+    fields = readonly_fields = AGENCY_SUBSCRIPTION_FIELDS
+
+
+class StaffAgencySubscriptionAdmin(
+    StaffAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin[AgencySubscription]
+):
+    list_display = ["agency", "plan", "status", "current_period_end", "grace_until"]
+    list_filter = ["status"]
+    search_fields = ["agency__name", "stripe_subscription_id", "stripe_customer_id"]
+    fields = readonly_fields = ("agency", *AGENCY_SUBSCRIPTION_FIELDS)

@@ -27,4 +27,9 @@ class BillingConfig(AppConfig):
         from .agency_facts import location_subscriptions
 
         register_agency_section(AgencySection("plans", "Plans", "agency_billing:plans", order=60))
+        register_agency_section(
+            AgencySection(
+                "subscription", "Subscription", "agency_billing:billing", access="admin", order=65
+            )
+        )
         register_location_facts("billing", location_subscriptions)

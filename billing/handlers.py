@@ -13,6 +13,7 @@ from saas_platform.kernel.errors import NotFound
 
 from . import stripe_api
 from .models import StripeEvent, Subscription
+from .services.agency_subscriptions import agency_subscription_refresh
 from .services.checkout import checkout_session_subscription
 from .services.connect import connect_account_refresh
 from .services.inbox import RetryLater, register
@@ -44,6 +45,8 @@ def _lock(key: str) -> None:
 
 
 def _sync_subscription(event: StripeEvent, subscription_id: str) -> str:
+    if event.source == StripeEvent.Source.PLATFORM:
+        return _sync_agency_subscription(subscription_id)
     subscription = _synced(event, subscription_id)
     if subscription is None:
         return "not a client subscription"
@@ -66,6 +69,21 @@ def _synced(event: StripeEvent, subscription_id: str) -> Subscription | None:
             raise RetryLater(exc.message) from exc
         raise
     return subscription
+
+
+def _sync_agency_subscription(subscription_id: str) -> str:
+    """A subscription on the platform account: an agency's to one of the platform's plans."""
+    try:
+        with transaction.atomic():
+            _lock(f"stripe-sub:{subscription_id}")
+            subscription = agency_subscription_refresh(subscription_id=subscription_id)
+    except stripe_api.StripeCallError as exc:
+        if exc.retryable:
+            raise RetryLater(exc.message) from exc
+        raise
+    if subscription is None:
+        return "not an agency subscription"
+    return f"agency subscription {subscription.stripe_subscription_id}: {subscription.status}"
 
 
 @register(*SUBSCRIPTION_EVENTS)
@@ -100,6 +118,8 @@ def invoice_changed(event: StripeEvent, payload: dict[str, Any]) -> str:
             if outcome is not None:
                 return outcome
         return "invoice without a subscription"
+    if event.source == StripeEvent.Source.PLATFORM:
+        return _sync_subscription(event, subscription_id)
     subscription = _synced(event, subscription_id)
     if subscription is None:
         return "not a client subscription"
@@ -112,10 +132,8 @@ def invoice_changed(event: StripeEvent, payload: dict[str, Any]) -> str:
 
 @register("checkout.session.completed")
 def checkout_completed(event: StripeEvent, payload: dict[str, Any]) -> str:
-    """The client paid (or started a trial): the session names the subscription it created,
-    which is then re-read like any other."""
-    if event.source != StripeEvent.Source.CONNECT:
-        return "not a client checkout"
+    """The client (connected account) or the agency (platform account) paid or started a trial:
+    the session names the subscription it created, which is then re-read like any other."""
     try:
         subscription_id = checkout_session_subscription(
             account=event.account, session_id=str(payload["data"]["object"]["id"])

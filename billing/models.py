@@ -269,3 +269,7 @@ class PaymentTrigger(models.Model):
 
     def __str__(self) -> str:
         return str(self.event_id)
+
+
+# The platform's subscriptions of agencies live beside this module.
+from .agency_models import AgencySubscription as AgencySubscription  # noqa: E402

@@ -14,7 +14,7 @@ from tenants.models import Location
 
 from . import stripe_api
 from .currencies import major_units
-from .models import Plan, StripeAccount, Subscription
+from .models import AgencySubscription, Plan, StripeAccount, Subscription
 from .services.checkout import HOLDING_STATUSES
 
 INVOICES_PER_PAGE = 10
@@ -28,7 +28,8 @@ OVERDUE_STATUSES = (Subscription.Status.PAST_DUE, Subscription.Status.UNPAID)
 class BillingOverview:
     account_ready: bool  # the agency can take payments on its connected account
     plans: list[Plan]
-    subscription: Subscription | None  # the latest one, whatever its status
+    # The latest one, whatever its status (an agency's platform subscription on its page).
+    subscription: Subscription | AgencySubscription | None
 
     @property
     def holds_plan(self) -> bool:
@@ -96,16 +97,23 @@ def location_invoices(*, location: Location, after: str = "") -> InvoicePage:
     )
     if subscription is None:
         return InvoicePage()
-    params: dict[str, Any] = {
-        "customer": subscription.stripe_customer_id,
-        "limit": INVOICES_PER_PAGE,
-    }
+    return customer_invoices(
+        customer=subscription.stripe_customer_id,
+        account=subscription.stripe_account_id,
+        after=after,
+    )
+
+
+def customer_invoices(*, customer: str, account: str | None, after: str = "") -> InvoicePage:
+    """One page of a Stripe customer's invoices, newest first (`account` None: the platform's
+    own account). Raises `StripeCallError` or `StripeRefused` when Stripe cannot answer."""
+    params: dict[str, Any] = {"customer": customer, "limit": INVOICES_PER_PAGE}
     if INVOICE_ID.match(after):
         params["starting_after"] = after
     try:
         found = stripe_api.client().v1.invoices.list(
             params=params,  # type: ignore[arg-type]
-            options=stripe_api.options(account=subscription.stripe_account_id),
+            options=stripe_api.options(account=account),
         )
     except stripe.StripeError as exc:
         raise stripe_api.translate(exc) from exc

@@ -6,7 +6,7 @@ from typing import Any
 
 from celery import shared_task
 
-from .services import dunning, inbox
+from .services import agency_dunning, dunning, inbox
 
 
 @shared_task
@@ -56,3 +56,13 @@ def payment_request_send(self: Any, request_id: int) -> str:
         return payment_requests.payment_request_send(request_id=request_id)
     except payment_requests.RetryLater as exc:
         raise self.retry(exc=exc, countdown=min(60 * 2**self.request.retries, 3600)) from exc
+
+
+@shared_task
+def agency_subscription_reminder_send(subscription_pk: int) -> int:
+    return agency_dunning.agency_subscription_reminder_send(subscription_pk=subscription_pk)
+
+
+@shared_task
+def agency_subscriptions_dunning_run() -> dict[str, int]:
+    return agency_dunning.agency_subscriptions_dunning_run()

@@ -13,6 +13,7 @@ from django_celery_beat.models import CrontabSchedule, IntervalSchedule, Periodi
 
 from billing import admin as billing_admin
 from billing.models import (
+    AgencySubscription,
     PaymentAutomation,
     PaymentRequest,
     Plan,
@@ -133,6 +134,7 @@ agency_site.register(Plan, billing_admin.AgencyPlanAdmin)
 agency_site.register(Subscription, billing_admin.AgencySubscriptionAdmin)
 agency_site.register(PaymentAutomation, billing_admin.AgencyPaymentAutomationAdmin)
 agency_site.register(PaymentRequest, billing_admin.AgencyPaymentRequestAdmin)
+agency_site.register(AgencySubscription, billing_admin.AgencyOwnSubscriptionAdmin)
 agency_site.register(ApiKey, api_keys_admin.AgencyApiKeyAdmin)
 agency_site.register(WebhookEndpoint, admin_webhooks.WebhookEndpointAdmin)
 agency_site.register(WebhookDelivery, admin_webhooks.WebhookDeliveryAdmin)
@@ -160,6 +162,7 @@ staff_site.register(ReportSchedule, admin_reporting.StaffReportScheduleAdmin)
 staff_site.register(StripeAccount, billing_admin.StaffStripeAccountAdmin)
 staff_site.register(Plan, billing_admin.StaffPlanAdmin)
 staff_site.register(Subscription, billing_admin.StaffSubscriptionAdmin)
+staff_site.register(AgencySubscription, billing_admin.StaffAgencySubscriptionAdmin)
 staff_site.register(StripeEvent, billing_admin.StripeEventAdmin)
 staff_site.register(PaymentAutomation, billing_admin.StaffPaymentAutomationAdmin)
 staff_site.register(PaymentRequest, billing_admin.StaffPaymentRequestAdmin)

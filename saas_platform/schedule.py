@@ -43,6 +43,7 @@ CELERY_TASK_ROUTES = {
     "billing.tasks.subscription_reminder_send": {"queue": "default"},
     "billing.tasks.payment_automations_run": {"queue": "default"},
     "billing.tasks.payment_request_send": {"queue": "default"},
+    "billing.tasks.agency_subscription_reminder_send": {"queue": "default"},
     "billing.tasks.*": {"queue": "maintenance"},
 }
 
@@ -110,6 +111,10 @@ CELERY_BEAT_SCHEDULE = {
     "subscriptions-dunning": {
         "task": "billing.tasks.subscriptions_dunning_run",
         "schedule": crontab(minute=7),
+    },
+    "agency-subscriptions-dunning": {
+        "task": "billing.tasks.agency_subscriptions_dunning_run",
+        "schedule": crontab(minute=17),
     },
     "sessions-clear-expired": {
         "task": "saas_platform.tasks.sessions_clear_expired",

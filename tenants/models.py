@@ -396,6 +396,7 @@ class AuditLogEntry(TenantOwnedModel):
 
 # Invitations and location requests, entitlements and revenue live beside this module (kept
 # under ~400 lines).
+from .agency_plan_models import AgencyEntitlements as AgencyEntitlements  # noqa: E402
 from .api.models import ApiKey as ApiKey  # noqa: E402
 from .commerce_models import LocationEntitlements as LocationEntitlements  # noqa: E402
 from .commerce_models import LocationRevenue as LocationRevenue  # noqa: E402

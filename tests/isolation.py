@@ -1069,8 +1069,11 @@ PORTAL_CASES |= {
 }
 # The agency pages (/app/agency/…; their cases build on this module).
 from tests.isolation_agency import CASES as _AGENCY_PAGE_CASES  # noqa: E402
+from tests.isolation_agency import foreign_agency_subscription  # noqa: E402
 
 PORTAL_CASES.update(_AGENCY_PAGE_CASES)
+FOREIGN_OBJECTS["billing.agencysubscription"] = foreign_agency_subscription
+STAFF_OBJECTS["billing.agencysubscription"] = foreign_agency_subscription
 # Outbound webhooks' workspace pages (the module builds on this one, so it comes last).
 from tests.isolation_webhooks import WEBHOOK_CASES  # noqa: E402
 

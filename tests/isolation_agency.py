@@ -4,7 +4,9 @@ nobody else gets past the sign-in page."""
 
 from __future__ import annotations
 
-from billing.models import Plan, StripeAccount
+from typing import Any
+
+from billing.models import AgencySubscription, Plan, StripeAccount
 from tenants import services
 from tenants.models import AgencyDomain
 from tests.isolation import Check, Visitors, _redirects_to_login, _shows_nothing_of_b
@@ -89,6 +91,62 @@ def _connect(v: Visitors) -> None:
     assert not StripeAccount.objects.unscoped().exists()
 
 
+def foreign_agency_subscription(w: Any) -> AgencySubscription:
+    """Agency B's subscription to the platform (for the admin sites' cases)."""
+    return AgencySubscription.objects.create(
+        agency=w.b.agency,
+        stripe_subscription_id="sub_isolationAgencyB",
+        stripe_customer_id="cus_isolationAgencyB",
+        status="active",
+    )
+
+
+def _admins_only(v: Visitors, url: str, *, post: bool = False) -> None:
+    staff = v.on_a(v.world.a.staff)
+    assert (staff.post(url) if post else staff.get(url)).status_code == 403, url
+    _outsiders_stay_out(v, url, post=post)
+
+
+def _subscription_page(v: Visitors) -> None:
+    """The agency's own platform subscription: owners and admins only; B's never shows."""
+    foreign_agency_subscription(v.world)
+    url = "/app/agency/billing/"
+    for user in (v.world.a.owner, v.world.a.admin):
+        response = v.on_a(user).get(url)
+        assert response.status_code == 200, (user.email, response.status_code)
+        _shows_nothing_of_b(response, v.world)
+        assert "sub_isolationAgencyB" not in response.content.decode()
+        assert "No plan yet" in response.content.decode()
+    _admins_only(v, url)
+
+
+def _subscribe(v: Visitors) -> None:
+    """Only a platform plan can be bought here; an agency's own plan (A's or B's) is a 404."""
+    platform = Plan.objects.create(agency=None, name="Platform", amount=100, currency="usd")
+    theirs = Plan.objects.create(
+        agency=v.world.b.agency, name="B secret plan", amount=100, currency="usd"
+    )
+    mine = Plan.objects.create(agency=v.world.a.agency, name="A", amount=100, currency="usd")
+    url = f"/app/agency/billing/subscribe/{platform.pk}/"
+    _admins_only(v, url, post=True)
+    owner = v.on_a(v.world.a.owner)
+    for plan in (theirs, mine):
+        assert owner.post(f"/app/agency/billing/subscribe/{plan.pk}/").status_code == 404
+    assert owner.get(url).status_code == 405
+    # Not synced to Stripe: refused with a message, before Stripe is called.
+    assert owner.post(url).status_code == 302
+    assert not AgencySubscription.objects.unscoped().exists()
+
+
+def _manage(v: Visitors) -> None:
+    """The customer portal of the agency's own subscription; B's customer is never used."""
+    foreign_agency_subscription(v.world)
+    url = "/app/agency/billing/manage/"
+    _admins_only(v, url)
+    response = v.on_a(v.world.a.owner).get(url)
+    assert (response.status_code, response["Location"]) == (302, "/app/agency/billing/")
+
+
 CASES: dict[str, Check] = {
     "app/agency/": agency_page(),
     "app/agency/branding/": agency_page("branding/"),
@@ -100,6 +158,9 @@ CASES: dict[str, Check] = {
     "app/agency/billing/plans/<int:plan_id>/": _plans(""),
     "app/agency/billing/plans/<int:plan_id>/archive/": _plans("archive/"),
     "app/agency/billing/connect/": _connect,
+    "app/agency/billing/": _subscription_page,
+    "app/agency/billing/subscribe/<int:plan_id>/": _subscribe,
+    "app/agency/billing/manage/": _manage,
     "app/agency/reports/": agency_page("reports/"),
     "app/agency/reports/export.csv": agency_page("reports/export.csv"),
     "app/agency/reports/export/<slug:table>/": agency_page("reports/export/leads_by_day/"),

@@ -16,7 +16,7 @@ from django.db import transaction
 from saas_platform.kernel.errors import ApplicationError
 from saas_platform.kernel.logging import get_logger
 from tenants.models import Agency, User
-from tenants.services import audit_record, entitlements_validate
+from tenants.services import agency_entitlements_validate, audit_record, entitlements_validate
 
 from .. import stripe_api
 from ..currencies import SUPPORTED
@@ -29,7 +29,7 @@ PLAN_FIELDS = ("name", "amount", "currency", "interval", "trial_days", "entitlem
 PRICE_FIELDS = ("amount", "currency", "interval")
 
 
-def _validate(data: Mapping[str, Any]) -> dict[str, Any]:
+def _validate(data: Mapping[str, Any], *, platform: bool) -> dict[str, Any]:
     unknown = sorted(set(data) - set(PLAN_FIELDS))
     if unknown:
         raise ApplicationError(f"These fields cannot be set on a plan: {', '.join(unknown)}.")
@@ -60,7 +60,10 @@ def _validate(data: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= 730:
             raise ApplicationError("Trial days must be a whole number from 0 to 730.")
     if "entitlements" in clean:
-        clean["entitlements"] = entitlements_validate(clean["entitlements"])
+        # The platform's plans grant agencies agency-wide entitlements; agencies' plans grant
+        # their clients location entitlements.
+        check = agency_entitlements_validate if platform else entitlements_validate
+        clean["entitlements"] = check(clean["entitlements"])
     return clean
 
 
@@ -85,7 +88,7 @@ def _account_for(agency: Agency | None) -> str | None:
 def plan_validate(*, agency: Agency | None, data: Mapping[str, Any]) -> dict[str, Any]:
     """What `plan_save` checks before it stores or sends anything (forms call it to show the
     refusal beside the fields)."""
-    clean = _validate(data)
+    clean = _validate(data, platform=agency is None)
     _account_for(agency)
     return clean
 
@@ -100,7 +103,7 @@ def plan_save(
     """Create (`plan` None) or change a plan, then sync it to Stripe. A changed price makes a new
     Stripe price (prices are immutable there); existing subscriptions keep theirs. Bad input or
     an account that cannot take payments is refused before anything is stored or sent."""
-    clean = _validate(data)
+    clean = _validate(data, platform=agency is None)
     if plan is None:
         missing = [f for f in ("name", "amount", "currency") if f not in clean]
         if missing:

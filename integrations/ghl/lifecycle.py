@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from integrations.inbox.services import RetryLater
+from saas_platform.kernel.errors import ApplicationError
 from saas_platform.kernel.logging import get_logger
 from tenants import services as tenant_services
 
@@ -194,4 +195,9 @@ def _on_location_create(payload: dict[str, Any], when: datetime) -> str:
         )
     except GhlError as exc:
         raise ParkedEvent(f"could not mint the token of {location_id}: {exc}") from exc
+    except ApplicationError as exc:
+        # A rule says no (the agency's platform plan is full or paused, the location belongs
+        # to another agency): retrying would not change that, so the event ends here.
+        log.info("ghl.lifecycle.location_refused", location_id=location_id, reason=exc.message)
+        return f"refused the new location {location_id}: {exc.message}"
     return f"installed on the new location {location_id}"

@@ -18,6 +18,12 @@ from .agencies import (
     normalize_domain,
     platform_subdomain,
 )
+from .agency_entitlements import (
+    AGENCY_ENTITLEMENT_KEYS,
+    agency_entitlements_set,
+    agency_entitlements_validate,
+    agency_location_capacity_check,
+)
 from .common import audit_record
 from .entitlements import ENTITLEMENT_KEYS, entitlements_validate, location_entitlements_set
 from .locations import (
@@ -40,6 +46,7 @@ from .revenue import location_revenue_record
 
 __all__ = [
     "AGENCY_EDITABLE",
+    "AGENCY_ENTITLEMENT_KEYS",
     "BRANDING_EDITABLE",
     "ENTITLEMENT_KEYS",
     "LOCATION_EDITABLE",
@@ -51,7 +58,10 @@ __all__ = [
     "agency_domain_make_primary",
     "agency_domain_remove",
     "agency_domain_verify",
+    "agency_entitlements_set",
+    "agency_entitlements_validate",
     "agency_link_ghl_company",
+    "agency_location_capacity_check",
     "agency_onboard_from_ghl",
     "agency_update",
     "audit_record",

@@ -11,6 +11,7 @@ from django.db import transaction
 from saas_platform.kernel.errors import ApplicationError
 
 from ..models import Agency, Location, User
+from .agency_entitlements import agency_location_capacity_check
 from .common import audit_record, update_fields, validated
 
 LOCATION_EDITABLE = ("name", "industry", "timezone", "status", "ghl_location_id")
@@ -34,6 +35,7 @@ def location_create(
         ghl_location_id=ghl_location_id or None,
     )
     validated(location)
+    agency_location_capacity_check(agency=agency)
     location.save()
     audit_record(
         action="location.created",
@@ -50,6 +52,10 @@ def location_create(
 def location_update(
     *, location: Location, acting_user: User | None, data: Mapping[str, Any]
 ) -> Location:
+    archived = Location.Status.ARCHIVED
+    if location.status == archived and data.get("status", archived) != archived:
+        # Back from the archive, it takes a place under the agency's plan again.
+        agency_location_capacity_check(agency=location.agency)
     changes = update_fields(location, data, allowed=LOCATION_EDITABLE)
     if changes:
         audit_record(

@@ -83,6 +83,8 @@ class StripeWire:
         if (method, path) == ("POST", "/v1/billing_portal/sessions"):
             return self._portal_session(form, account)
         parts = path.strip("/").split("/")[1:]  # drop "v1"
+        if parts[:2] == ["checkout", "sessions"] and len(parts) == 3:
+            parts = ["checkout_sessions", parts[2]]  # a session is read like any object
         kind = parts[0]
         if method == "POST" and len(parts) == 1:
             make = getattr(self, f"_create_{kind}", None)

@@ -15,6 +15,7 @@ from django.db import models
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from saas_platform.kernel.errors import ApplicationError
@@ -153,7 +154,8 @@ class _PlanSaving:
         except (ApplicationError, StripeCallError) as exc:
             self.message_user(  # type: ignore[attr-defined]
                 request,
-                f"{exc.message} The plan is kept; save it again to finish syncing it to Stripe.",
+                _("%(message)s The plan is kept; save it again to finish syncing it to Stripe.")
+                % {"message": exc.message},
                 level=messages.ERROR,
             )
             saved = Plan.objects.unscoped().filter(pk=obj.pk).first() or obj
@@ -256,4 +258,8 @@ class StripeEventAdmin(StaffAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin[Str
             stripe_event_replay(event_pk=pk) for pk in queryset.values_list("pk", flat=True)
         ]
         done = sum(1 for outcome in outcomes if outcome == StripeEvent.Status.SUCCEEDED)
-        self.message_user(request, f"Replayed {len(outcomes)} event(s); {done} succeeded.")
+        self.message_user(
+            request,
+            _("Replayed %(outcomes_count)s event(s); %(done)s succeeded.")
+            % {"outcomes_count": len(outcomes), "done": done},
+        )

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class BillingConfig(AppConfig):
@@ -9,7 +10,7 @@ class BillingConfig(AppConfig):
         from tenants.portal import Section, register_section
 
         register_section(
-            Section("billing", "Billing", "workspace_billing:billing", access="admin", order=70)
+            Section("billing", _("Billing"), "workspace_billing:billing", access="admin", order=70)
         )
 
         # The agency pages: the plans editor and the overview's subscription column.
@@ -21,5 +22,7 @@ class BillingConfig(AppConfig):
 
         from .agency_facts import location_subscriptions
 
-        register_agency_section(AgencySection("plans", "Plans", "agency_billing:plans", order=60))
+        register_agency_section(
+            AgencySection("plans", _("Plans"), "agency_billing:plans", order=60)
+        )
         register_location_facts("billing", location_subscriptions)

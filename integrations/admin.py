@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.http import HttpRequest
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
 
 from tenants.admin.scoping import (
     AgencyRelatedFilter,
@@ -98,8 +99,11 @@ class ConnectionHealthAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
         skipped = queryset.count() - needing.count()
         self.message_user(
             request,
-            f"Reconnect links sent ({sent} emails). {skipped} selected connection(s) did not "
-            "need reconnecting.",
+            _(
+                "Reconnect links sent (%(sent)s emails). %(skipped)s selected connection(s) did "
+                "not need reconnecting."
+            )
+            % {"sent": sent, "skipped": skipped},
             messages.SUCCESS if sent else messages.WARNING,
         )
 
@@ -168,7 +172,11 @@ class InboxAdmin(StaffAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin[InboundEv
             inbound_event_replay(event_pk=pk) for pk in queryset.values_list("pk", flat=True)
         ]
         done = sum(1 for outcome in outcomes if outcome == InboundEvent.Status.SUCCEEDED)
-        self.message_user(request, f"Replayed {len(outcomes)} event(s); {done} succeeded.")
+        self.message_user(
+            request,
+            _("Replayed %(outcomes_count)s event(s); %(done)s succeeded.")
+            % {"outcomes_count": len(outcomes), "done": done},
+        )
 
 
 class AgencyInboxAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):

@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from saas_platform.kernel.errors import ApplicationError
 from tenants.admin.agency import AgencyLocationAdmin
@@ -129,10 +130,12 @@ class TemplateChoiceField(forms.ModelChoiceField[ExternalConnection]):
 class ApplyConnectionForm(forms.Form):
     connection = TemplateChoiceField(
         queryset=ExternalConnection.objects.none(),
-        label="Template connection",
-        help_text="Copied (settings, credentials, field mapping, schedule) to every selected "
-        "location under the same name. Locations that already have a connection of that name "
-        "are skipped.",
+        label=_("Template connection"),
+        help_text=_(
+            "Copied (settings, credentials, field mapping, schedule) to every selected "
+            "location under the same name. Locations that already have a connection of that name "
+            "are skipped."
+        ),
     )
 
     def __init__(self, *args: Any, agency: Any, **kwargs: Any) -> None:
@@ -171,7 +174,8 @@ class BulkLocationAdmin(LocationTemplateActionMixin, PackActionMixin, AgencyLoca
             return None
         self.message_user(
             request,
-            f"{job.get_kind_display()}: started for {job.total} location(s).",
+            _("%(value)s: started for %(total)s location(s).")
+            % {"value": job.get_kind_display(), "total": job.total},
             messages.SUCCESS,
         )
         opts = BulkJob._meta

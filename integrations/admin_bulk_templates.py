@@ -12,6 +12,7 @@ from django.contrib.admin import helpers
 from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
 
 from tenants.admin.scoping import agency_of
 from tenants.models import Location
@@ -20,7 +21,9 @@ from .bulk.models import BulkJob
 
 
 class TemplateLocationForm(forms.Form):
-    template = forms.ModelChoiceField(queryset=Location.objects.none(), label="Template location")
+    template = forms.ModelChoiceField(
+        queryset=Location.objects.none(), label=_("Template location")
+    )
 
     def __init__(self, *args: Any, agency: Any, help_text: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -11,6 +11,7 @@ from django.contrib import admin, messages
 from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from saas_platform.kernel.errors import ApplicationError
 from tenants.admin.scoping import (
@@ -50,27 +51,32 @@ class JSONText(forms.CharField):
         try:
             parsed = json.loads(text)
         except ValueError as exc:
-            raise forms.ValidationError(f"Not valid JSON: {exc}") from exc
+            raise forms.ValidationError(_("Not valid JSON: %(exc)s") % {"exc": exc}) from exc
         if not isinstance(parsed, self.shape):
-            raise forms.ValidationError(f"Expected a JSON {self.shape.__name__}.")
+            raise forms.ValidationError(
+                _("Expected a JSON %(__name__)s.") % {"__name__": self.shape.__name__}
+            )
         return parsed
 
 
 class ConnectionForm(forms.ModelForm[ExternalConnection]):
     kind = forms.ChoiceField(choices=())
-    config = JSONText(shape=dict, required=False, help_text="Settings of the kind, as JSON.")
+    config = JSONText(shape=dict, required=False, help_text=_("Settings of the kind, as JSON."))
     mapping = JSONText(
         shape=list,
-        help_text='[{"ghl": "email", "external": "Email", "policy": "newest"}, …] — policies: '
-        "ghl, external, newest, ask.",
+        help_text=_(
+            '[{"ghl": "email", "external": "Email", "policy": "newest"}, …] — policies: '
+            "ghl, external, newest, ask."
+        ),
     )
     # Write-only: the stored secrets are never shown back; left empty, they are kept.
     new_credentials = JSONText(
         shape=dict,
         required=False,
-        label="Credentials",
-        help_text="JSON; stored encrypted and never shown again. Leave empty to keep the saved "
-        "ones.",
+        label=_("Credentials"),
+        help_text=_(
+            "JSON; stored encrypted and never shown again. Leave empty to keep the saved ones."
+        ),
     )
 
     class Meta:
@@ -135,9 +141,16 @@ class ExternalConnectionAdmin(AgencyScopedAdmin):
                 action(connection)
                 done += 1
             except ApplicationError as error:
-                self.message_user(request, f"{connection}: {error.message}", messages.ERROR)
+                self.message_user(
+                    request,
+                    _("%(connection)s: %(message)s")
+                    % {"connection": connection, "message": error.message},
+                    messages.ERROR,
+                )
         if done:
-            self.message_user(request, f"Done for {done} connection(s).", messages.SUCCESS)
+            self.message_user(
+                request, _("Done for %(done)s connection(s).") % {"done": done}, messages.SUCCESS
+            )
 
     @admin.action(description="Check the connection (credentials, target, fields)")
     def check_connection(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
@@ -157,7 +170,9 @@ class ExternalConnectionAdmin(AgencyScopedAdmin):
     @admin.action(description="Disable")
     def disable(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         count = queryset.update(status=ExternalConnection.Status.DISABLED)
-        self.message_user(request, f"{count} connection(s) disabled.", messages.SUCCESS)
+        self.message_user(
+            request, _("%(count)s connection(s) disabled.") % {"count": count}, messages.SUCCESS
+        )
 
 
 class ExternalSyncRunAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
@@ -225,7 +240,9 @@ class SyncConflictAdmin(AgencyScopedAdmin):
             except ApplicationError as error:
                 self.refuse(request, error)
         self.message_user(
-            request, f"{done} conflict(s) settled; the next run writes them.", messages.SUCCESS
+            request,
+            _("%(done)s conflict(s) settled; the next run writes them.") % {"done": done},
+            messages.SUCCESS,
         )
 
     @admin.action(description="Keep the GHL value")

@@ -11,6 +11,7 @@ from django.db import models
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
 
 from saas_platform.kernel.errors import ApplicationError
 from tenants.admin.scoping import (
@@ -137,7 +138,8 @@ class RoutingDecisionAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
         if done:
             self.message_user(
                 request,
-                f"Routed again: {'; '.join(sorted(done))}. The GHL write is queued.",
+                _("Routed again: %(value)s. The GHL write is queued.")
+                % {"value": "; ".join(sorted(done))},
                 messages.SUCCESS,
             )
 

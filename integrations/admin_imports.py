@@ -19,6 +19,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
 
 from saas_platform.kernel.errors import ApplicationError
 from tenants.admin.scoping import AgencyRelatedFilter, AgencyScopedAdmin, agency_of, can_change
@@ -37,8 +38,11 @@ ACTIVE = (ContactImport.Status.QUEUED, ContactImport.Status.RUNNING)
 class UploadForm(forms.Form):
     location = forms.ModelChoiceField(queryset=Location.objects.none())
     file = forms.FileField(
-        help_text=f"A CSV file (comma, semicolon or tab separated) with a header row, at most "
-        f"{MAX_UPLOAD_BYTES // (1024 * 1024)} MB."
+        help_text=_(
+            "A CSV file (comma, semicolon or tab separated) with a header row, at most "
+            "%(value)s MB."
+        )
+        % {"value": MAX_UPLOAD_BYTES // (1024 * 1024)}
     )
 
     def __init__(self, *args: Any, locations: models.QuerySet[Location], **kwargs: Any) -> None:
@@ -49,8 +53,14 @@ class UploadForm(forms.Form):
         upload = self.cleaned_data["file"]
         if upload.size > MAX_UPLOAD_BYTES:  # refused before reading it
             raise forms.ValidationError(
-                f"The file is {upload.size / 1e6:.1f} MB; the limit is "
-                f"{MAX_UPLOAD_BYTES // (1024 * 1024)} MB. Split it into smaller files."
+                _(
+                    "The file is %(value)s MB; the limit is %(value2)s MB. Split it into smaller "
+                    "files."
+                )
+                % {
+                    "value": format(upload.size / 1000000.0, ".1f"),
+                    "value2": MAX_UPLOAD_BYTES // (1024 * 1024),
+                }
             )
         content: bytes = upload.read()
         try:
@@ -160,7 +170,11 @@ class ContactImportAdmin(AgencyScopedAdmin):
             except ApplicationError as error:
                 self.refuse(request, error)
         if resumed:
-            self.message_user(request, f"{resumed} import(s) queued again.", messages.SUCCESS)
+            self.message_user(
+                request,
+                _("%(resumed)s import(s) queued again.") % {"resumed": resumed},
+                messages.SUCCESS,
+            )
 
     # --- the error report -------------------------------------------------------------------
 
@@ -248,7 +262,7 @@ class ContactImportAdmin(AgencyScopedAdmin):
         pending = self._pending(request, token)
         if pending is None:
             self.message_user(
-                request, "The upload expired or is not yours; upload the file again.",
+                request, _("The upload expired or is not yours; upload the file again."),
                 messages.ERROR,
             )  # fmt: skip
             return HttpResponseRedirect(request.path)
@@ -268,7 +282,8 @@ class ContactImportAdmin(AgencyScopedAdmin):
                 cache.delete(self._key(token))
                 self.message_user(
                     request,
-                    f"{job.file_name}: {job.total_rows:,} rows queued for import.",
+                    _("%(file_name)s: %(total_rows)s rows queued for import.")
+                    % {"file_name": job.file_name, "total_rows": format(job.total_rows, ",")},
                     messages.SUCCESS,
                 )
                 return HttpResponseRedirect(

@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 
 from saas_platform.kernel.errors import ApplicationError
 from tenants.admin.scoping import (
@@ -36,10 +37,12 @@ REFRESH_SECONDS = 3
 
 class PackChoiceForm(forms.Form):
     pack = forms.ChoiceField(
-        label="Industry pack",
+        label=_("Industry pack"),
         widget=forms.RadioSelect,
-        help_text="Creates the pack's custom fields in each location's GHL (those that exist "
-        "already are adopted) and checks its pipelines. Activating again is safe.",
+        help_text=_(
+            "Creates the pack's custom fields in each location's GHL (those that exist "
+            "already are adopted) and checks its pipelines. Activating again is safe."
+        ),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -103,7 +106,8 @@ class PackActionMixin:
             return None
         self.message_user(  # type: ignore[attr-defined]
             request,
-            f"{packs()[pack_key].name}: activation queued for {len(locations)} location(s).",
+            _("%(name)s: activation queued for %(locations_count)s location(s).")
+            % {"name": packs()[pack_key].name, "locations_count": len(locations)},
             messages.SUCCESS,
         )
         opts = PackActivation._meta

@@ -10,6 +10,7 @@ from django.contrib import admin, messages
 from django.db import models
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from saas_platform.kernel.errors import ApplicationError
 from tenants.admin.scoping import (
@@ -35,7 +36,7 @@ class LocationSyncForm(forms.ModelForm[LocationSync]):
     interval_minutes = forms.IntegerField(
         min_value=5,
         max_value=1440,
-        help_text="Between 5 minutes and a day.",
+        help_text=_("Between 5 minutes and a day."),
     )
 
     class Meta:
@@ -70,7 +71,8 @@ class LocationSyncAdmin(AgencyScopedAdmin):
         runs = [sync_run_start(location=sync.location, kind=kind) for sync in queryset]
         self.message_user(
             request,
-            f"{len(runs)} sync run(s) queued; follow them under Sync runs.",
+            _("%(runs_count)s sync run(s) queued; follow them under Sync runs.")
+            % {"runs_count": len(runs)},
             messages.SUCCESS,
         )
 
@@ -176,7 +178,7 @@ class MirrorContactAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
     @admin.action(description="Export everything we hold about the person (JSON)")
     def export(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> HttpResponse | None:
         if queryset.count() != 1:
-            self.message_user(request, "Select exactly one person to export.", messages.ERROR)
+            self.message_user(request, _("Select exactly one person to export."), messages.ERROR)
             return None
         contact = queryset.select_related("location").get()
         data = contact_export(location=contact.location, ghl_contact_id=contact.ghl_id)
@@ -192,7 +194,9 @@ class MirrorContactAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
         locations = list(queryset.order_by().values_list("location", flat=True).distinct()[:2])
         if len(locations) != 1:
             self.message_user(
-                request, "Export one location at a time: filter by location first.", messages.ERROR
+                request,
+                _("Export one location at a time: filter by location first."),
+                messages.ERROR,
             )
             return None
         location = Location.objects.for_agency(agency_of(request)).get(pk=locations[0])
@@ -216,7 +220,9 @@ class MirrorContactAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
             except ApplicationError as error:
                 refused.append(f"{contact.ghl_id}: {error.message}")
         if erased:
-            self.message_user(request, f"Erased {erased} contact(s).", messages.SUCCESS)
+            self.message_user(
+                request, _("Erased %(erased)s contact(s).") % {"erased": erased}, messages.SUCCESS
+            )
         for line in refused:
             self.message_user(request, line, messages.ERROR)
 

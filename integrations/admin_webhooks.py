@@ -12,6 +12,7 @@ from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from saas_platform.kernel.errors import ApplicationError
 from tenants.admin.scoping import (
@@ -121,7 +122,7 @@ class WebhookEndpointAdmin(AgencyScopedAdmin):
     @admin.action(description="Roll the signing secret (one endpoint)")
     def roll_secret(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> Any:
         if queryset.count() != 1:
-            self.message_user(request, "Select exactly one endpoint.", messages.ERROR)
+            self.message_user(request, _("Select exactly one endpoint."), messages.ERROR)
             return None
         endpoint = queryset.get()
         secret = services.endpoint_secret_roll(endpoint=endpoint, acting_user=_user(request))
@@ -137,7 +138,11 @@ class WebhookEndpointAdmin(AgencyScopedAdmin):
             sent += 1
         skipped = queryset.count() - sent
         note = f" ({skipped} skipped: turned off, or for every client)" if skipped else ""
-        self.message_user(request, f"{sent} test event(s) queued{note}.", messages.SUCCESS)
+        self.message_user(
+            request,
+            _("%(sent)s test event(s) queued%(note)s.") % {"sent": sent, "note": note},
+            messages.SUCCESS,
+        )
 
 
 class WebhookDeliveryAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
@@ -182,10 +187,18 @@ class WebhookDeliveryAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
             try:
                 services.delivery_replay(delivery=delivery, acting_user=_user(request))
             except ApplicationError as exc:
-                self.message_user(request, f"{delivery}: {exc.message}", messages.ERROR)
+                self.message_user(
+                    request,
+                    _("%(delivery)s: %(message)s") % {"delivery": delivery, "message": exc.message},
+                    messages.ERROR,
+                )
             else:
                 replayed += 1
-        self.message_user(request, f"{replayed} deliver(ies) queued again.", messages.SUCCESS)
+        self.message_user(
+            request,
+            _("%(replayed)s deliver(ies) queued again.") % {"replayed": replayed},
+            messages.SUCCESS,
+        )
 
 
 class StaffWebhookEndpointAdmin(StaffAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin[Any]):

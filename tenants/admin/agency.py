@@ -12,6 +12,7 @@ from django.db import models
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from saas_platform.kernel.errors import ApplicationError
 
@@ -159,20 +160,27 @@ class AgencyDomainAdmin(ServiceSaveMixin, AgencyScopedAdmin):
     def check_dns(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         for domain in queryset:
             if services.agency_domain_check(domain=domain):
-                self.message_user(request, f"Verified: {domain.domain}.", messages.SUCCESS)
+                self.message_user(
+                    request,
+                    _("Verified: %(domain)s.") % {"domain": domain.domain},
+                    messages.SUCCESS,
+                )
             else:
                 record = dns.verification_record_name(domain.domain)
                 self.message_user(
                     request,
-                    f"Not verified yet: no TXT record at {record} carries the token. DNS "
-                    "changes can take a while to spread; we keep checking for a week.",
+                    _(
+                        "Not verified yet: no TXT record at %(record)s carries the token. DNS "
+                        "changes can take a while to spread; we keep checking for a week."
+                    )
+                    % {"record": record},
                     messages.WARNING,
                 )
 
     @admin.action(description="Make the selected verified domain primary")
     def make_primary(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         if queryset.count() != 1:
-            self.message_user(request, "Select exactly one domain.", level=messages.ERROR)
+            self.message_user(request, _("Select exactly one domain."), level=messages.ERROR)
             return
         try:
             services.agency_domain_make_primary(domain=queryset.get(), acting_user=actor(request))
@@ -238,9 +246,9 @@ class UserAddForm(forms.ModelForm[User]):
         data = super().clean() or {}
         role, location = data.get("role"), data.get("location")
         if role in Membership.CLIENT_ROLES and location is None:
-            self.add_error("location", "Client roles need a location.")
+            self.add_error("location", _("Client roles need a location."))
         if role in Membership.AGENCY_ROLES and location is not None:
-            self.add_error("location", "Agency roles apply to the whole agency; leave it empty.")
+            self.add_error("location", _("Agency roles apply to the whole agency; leave it empty."))
         if data.get("password"):
             try:
                 validate_password(data["password"])

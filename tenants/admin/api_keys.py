@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
 
 from saas_platform.kernel.errors import ApplicationError
 
@@ -127,7 +128,11 @@ class AgencyApiKeyAdmin(AgencyScopedAdmin):
         keys = list(queryset)
         for key in keys:
             api_key_revoke(key=key, acting_user=actor(request))
-        self.message_user(request, f"Revoked {len(keys)} key(s).", messages.SUCCESS)
+        self.message_user(
+            request,
+            _("Revoked %(keys_count)s key(s).") % {"keys_count": len(keys)},
+            messages.SUCCESS,
+        )
 
     @admin.action(description="Rotate the selected keys…")
     def rotate_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> Any:
@@ -152,7 +157,11 @@ class AgencyApiKeyAdmin(AgencyScopedAdmin):
             try:
                 issued.append(api_key_rotate(key=key, acting_user=actor(request), overlap=overlap))
             except ApplicationError as error:
-                self.message_user(request, f"{key}: {error.message}", messages.ERROR)
+                self.message_user(
+                    request,
+                    _("%(key)s: %(message)s") % {"key": key, "message": error.message},
+                    messages.ERROR,
+                )
         if not issued:
             return None
         return self._show_secrets(request, issued, "API keys rotated")
@@ -185,4 +194,8 @@ class StaffApiKeyAdmin(StaffAdminMixin, admin.ModelAdmin[ApiKey]):
         keys = list(queryset)
         for key in keys:
             api_key_revoke(key=key, acting_user=actor(request))
-        self.message_user(request, f"Revoked {len(keys)} key(s).", messages.SUCCESS)
+        self.message_user(
+            request,
+            _("Revoked %(keys_count)s key(s).") % {"keys_count": len(keys)},
+            messages.SUCCESS,
+        )

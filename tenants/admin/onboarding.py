@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from saas_platform.kernel.errors import ApplicationError
 
@@ -108,7 +109,11 @@ class AgencyLocationRequestAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
             except ApplicationError as error:
                 self.refuse(request, error)
         if done:
-            self.message_user(request, f"{done} request(s) {verb}.", level=messages.SUCCESS)
+            self.message_user(
+                request,
+                _("%(done)s request(s) %(verb)s.") % {"done": done, "verb": verb},
+                level=messages.SUCCESS,
+            )
 
     def get_actions(self, request: HttpRequest) -> Any:
         # ReadOnlyAdminMixin hides change rights; the decisions are for owners and admins.

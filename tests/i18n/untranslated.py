@@ -18,7 +18,7 @@ from pathlib import Path
 from django.template.base import Lexer, TokenType
 
 LETTER = re.compile(r"[^\W\d_]")
-STAND_IN = "\x1f"
+STAND_IN = "…"  # no letters, and not whitespace (which str.split would drop)
 VISIBLE_ATTRIBUTES = {"title", "alt", "placeholder", "aria-label", "aria-description"}
 BUTTON_INPUTS = {"submit", "button", "reset"}
 # Literal text that is markup, not words: a block that adds an attribute to base.html's <main>.
@@ -39,7 +39,8 @@ class Finding:
 
 
 def skeleton(source: str) -> str:
-    """The template's literal text, everything the template language renders replaced."""
+    """The template's literal text: variables become the stand-in, tags (and the translated or
+    commented text between a block tag and its end) vanish."""
     out: list[str] = []
     closing: str | None = None
     for token in Lexer(source).tokenize():
@@ -49,7 +50,6 @@ def skeleton(source: str) -> str:
                 closing = SKIPPED_BLOCKS[name]
             elif name == closing:
                 closing = None
-            out.append(STAND_IN)
         elif closing is not None or token.token_type == TokenType.COMMENT:
             continue
         elif token.token_type == TokenType.VAR:
@@ -97,4 +97,4 @@ def untranslated_text(path: Path, root: Path) -> list[Finding]:
         found = parser.found
     else:
         found = [line.strip() for line in text.splitlines() if LETTER.search(line)]
-    return [Finding(name, snippet.replace(STAND_IN, "…")) for snippet in found]
+    return [Finding(name, snippet) for snippet in found]

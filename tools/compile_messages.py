@@ -4,7 +4,10 @@ against its `.po` with the same code).
 
 Like `msgfmt`: fuzzy and untranslated entries are left out, the header (msgid "") is kept, and
 the output is deterministic (entries sorted, no hash table), so compiling twice gives the same
-bytes. Usage: `python tools/compile_messages.py [locale-dir ...]` (default: `locale`).
+bytes. Unlike it, the header loses its dates (POT-Creation-Date, PO-Revision-Date): nothing reads
+them from a `.mo`, and without them the committed binary changes only when a translation does.
+
+Usage: `python tools/compile_messages.py [locale-dir ...]` (default: `locale`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 MAGIC = 0x950412DE
+VOLATILE_HEADERS = ("POT-Creation-Date:", "PO-Revision-Date:")
 
 
 @dataclass
@@ -89,6 +93,9 @@ def mo_bytes(entries: list[Entry]) -> bytes:
     pairs: dict[bytes, bytes] = {}
     for entry in entries:
         translated = [entry.msgstr[i] for i in sorted(entry.msgstr)]
+        if not entry.msgid and entry.msgctxt is None:
+            kept = [h for h in translated[0].splitlines(True) if not h.startswith(VOLATILE_HEADERS)]
+            translated = ["".join(kept)]
         if (entry.fuzzy and entry.msgid) or not any(translated):
             continue
         key = entry.msgid

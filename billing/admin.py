@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from saas_platform.kernel.errors import ApplicationError
@@ -260,6 +261,10 @@ class StripeEventAdmin(StaffAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin[Str
         done = sum(1 for outcome in outcomes if outcome == StripeEvent.Status.SUCCEEDED)
         self.message_user(
             request,
-            _("Replayed %(outcomes_count)s event(s); %(done)s succeeded.")
+            ngettext(
+                "Replayed %(outcomes_count)s event; %(done)s succeeded.",
+                "Replayed %(outcomes_count)s events; %(done)s succeeded.",
+                len(outcomes),
+            )
             % {"outcomes_count": len(outcomes), "done": done},
         )

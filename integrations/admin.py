@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from tenants.admin.scoping import (
     AgencyRelatedFilter,
@@ -174,7 +175,11 @@ class InboxAdmin(StaffAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin[InboundEv
         done = sum(1 for outcome in outcomes if outcome == InboundEvent.Status.SUCCEEDED)
         self.message_user(
             request,
-            _("Replayed %(outcomes_count)s event(s); %(done)s succeeded.")
+            ngettext(
+                "Replayed %(outcomes_count)s event; %(done)s succeeded.",
+                "Replayed %(outcomes_count)s events; %(done)s succeeded.",
+                len(outcomes),
+            )
             % {"outcomes_count": len(outcomes), "done": done},
         )
 

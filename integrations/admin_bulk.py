@@ -20,6 +20,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from saas_platform.kernel.errors import ApplicationError
 from tenants.admin.agency import AgencyLocationAdmin
@@ -174,7 +175,11 @@ class BulkLocationAdmin(LocationTemplateActionMixin, PackActionMixin, AgencyLoca
             return None
         self.message_user(
             request,
-            _("%(value)s: started for %(total)s location(s).")
+            ngettext(
+                "%(value)s: started for %(total)s location.",
+                "%(value)s: started for %(total)s locations.",
+                job.total,
+            )
             % {"value": job.get_kind_display(), "total": job.total},
             messages.SUCCESS,
         )

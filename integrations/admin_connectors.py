@@ -12,6 +12,7 @@ from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from saas_platform.kernel.errors import ApplicationError
 from tenants.admin.scoping import (
@@ -149,7 +150,10 @@ class ExternalConnectionAdmin(AgencyScopedAdmin):
                 )
         if done:
             self.message_user(
-                request, _("Done for %(done)s connection(s).") % {"done": done}, messages.SUCCESS
+                request,
+                ngettext("Done for %(done)s connection.", "Done for %(done)s connections.", done)
+                % {"done": done},
+                messages.SUCCESS,
             )
 
     @admin.action(description="Check the connection (credentials, target, fields)")
@@ -171,7 +175,10 @@ class ExternalConnectionAdmin(AgencyScopedAdmin):
     def disable(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         count = queryset.update(status=ExternalConnection.Status.DISABLED)
         self.message_user(
-            request, _("%(count)s connection(s) disabled.") % {"count": count}, messages.SUCCESS
+            request,
+            ngettext("%(count)s connection disabled.", "%(count)s connections disabled.", count)
+            % {"count": count},
+            messages.SUCCESS,
         )
 
 
@@ -241,7 +248,12 @@ class SyncConflictAdmin(AgencyScopedAdmin):
                 self.refuse(request, error)
         self.message_user(
             request,
-            _("%(done)s conflict(s) settled; the next run writes them.") % {"done": done},
+            ngettext(
+                "%(done)s conflict settled; the next run writes them.",
+                "%(done)s conflicts settled; the next run writes them.",
+                done,
+            )
+            % {"done": done},
             messages.SUCCESS,
         )
 

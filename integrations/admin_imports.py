@@ -20,6 +20,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from saas_platform.kernel.errors import ApplicationError
 from tenants.admin.scoping import AgencyRelatedFilter, AgencyScopedAdmin, agency_of, can_change
@@ -172,7 +173,10 @@ class ContactImportAdmin(AgencyScopedAdmin):
         if resumed:
             self.message_user(
                 request,
-                _("%(resumed)s import(s) queued again.") % {"resumed": resumed},
+                ngettext(
+                    "%(resumed)s import queued again.", "%(resumed)s imports queued again.", resumed
+                )
+                % {"resumed": resumed},
                 messages.SUCCESS,
             )
 

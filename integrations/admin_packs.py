@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from saas_platform.kernel.errors import ApplicationError
 from tenants.admin.scoping import (
@@ -106,7 +107,11 @@ class PackActionMixin:
             return None
         self.message_user(  # type: ignore[attr-defined]
             request,
-            _("%(name)s: activation queued for %(locations_count)s location(s).")
+            ngettext(
+                "%(name)s: activation queued for %(locations_count)s location.",
+                "%(name)s: activation queued for %(locations_count)s locations.",
+                len(locations),
+            )
             % {"name": packs()[pack_key].name, "locations_count": len(locations)},
             messages.SUCCESS,
         )

@@ -11,6 +11,7 @@ from django.db import models
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from saas_platform.kernel.errors import ApplicationError
 from tenants.admin.scoping import (
@@ -71,7 +72,11 @@ class LocationSyncAdmin(AgencyScopedAdmin):
         runs = [sync_run_start(location=sync.location, kind=kind) for sync in queryset]
         self.message_user(
             request,
-            _("%(runs_count)s sync run(s) queued; follow them under Sync runs.")
+            ngettext(
+                "%(runs_count)s sync run queued; follow them under Sync runs.",
+                "%(runs_count)s sync runs queued; follow them under Sync runs.",
+                len(runs),
+            )
             % {"runs_count": len(runs)},
             messages.SUCCESS,
         )
@@ -221,7 +226,10 @@ class MirrorContactAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
                 refused.append(f"{contact.ghl_id}: {error.message}")
         if erased:
             self.message_user(
-                request, _("Erased %(erased)s contact(s).") % {"erased": erased}, messages.SUCCESS
+                request,
+                ngettext("Erased %(erased)s contact.", "Erased %(erased)s contacts.", erased)
+                % {"erased": erased},
+                messages.SUCCESS,
             )
         for line in refused:
             self.message_user(request, line, messages.ERROR)

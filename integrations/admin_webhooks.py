@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from saas_platform.kernel.errors import ApplicationError
 from tenants.admin.scoping import (
@@ -140,7 +141,10 @@ class WebhookEndpointAdmin(AgencyScopedAdmin):
         note = f" ({skipped} skipped: turned off, or for every client)" if skipped else ""
         self.message_user(
             request,
-            _("%(sent)s test event(s) queued%(note)s.") % {"sent": sent, "note": note},
+            ngettext(
+                "%(sent)s test event queued%(note)s.", "%(sent)s test events queued%(note)s.", sent
+            )
+            % {"sent": sent, "note": note},
             messages.SUCCESS,
         )
 
@@ -196,7 +200,12 @@ class WebhookDeliveryAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
                 replayed += 1
         self.message_user(
             request,
-            _("%(replayed)s deliver(ies) queued again.") % {"replayed": replayed},
+            ngettext(
+                "%(replayed)s delivery queued again.",
+                "%(replayed)s deliveries queued again.",
+                replayed,
+            )
+            % {"replayed": replayed},
             messages.SUCCESS,
         )
 

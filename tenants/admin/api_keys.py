@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from saas_platform.kernel.errors import ApplicationError
 
@@ -130,7 +131,8 @@ class AgencyApiKeyAdmin(AgencyScopedAdmin):
             api_key_revoke(key=key, acting_user=actor(request))
         self.message_user(
             request,
-            _("Revoked %(keys_count)s key(s).") % {"keys_count": len(keys)},
+            ngettext("Revoked %(keys_count)s key.", "Revoked %(keys_count)s keys.", len(keys))
+            % {"keys_count": len(keys)},
             messages.SUCCESS,
         )
 
@@ -196,6 +198,7 @@ class StaffApiKeyAdmin(StaffAdminMixin, admin.ModelAdmin[ApiKey]):
             api_key_revoke(key=key, acting_user=actor(request))
         self.message_user(
             request,
-            _("Revoked %(keys_count)s key(s).") % {"keys_count": len(keys)},
+            ngettext("Revoked %(keys_count)s key.", "Revoked %(keys_count)s keys.", len(keys))
+            % {"keys_count": len(keys)},
             messages.SUCCESS,
         )

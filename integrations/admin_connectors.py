@@ -11,8 +11,8 @@ from django.contrib import admin, messages
 from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from saas_platform.kernel.errors import ApplicationError
 from tenants.admin.scoping import (
@@ -121,7 +121,7 @@ class ExternalConnectionAdmin(AgencyScopedAdmin):
         editable = ["location", "name", "kind", "config", "new_credentials", "mapping"]
         return [*editable, "direction", "match_on", "interval_minutes", *self.readonly_fields]
 
-    @admin.display(description="Last error")
+    @admin.display(description=gettext_lazy("Last error"))
     def problem(self, obj: ExternalConnection) -> str:
         return obj.last_error[:120]
 
@@ -156,22 +156,22 @@ class ExternalConnectionAdmin(AgencyScopedAdmin):
                 messages.SUCCESS,
             )
 
-    @admin.action(description="Check the connection (credentials, target, fields)")
+    @admin.action(description=gettext_lazy("Check the connection (credentials, target, fields)"))
     def check_connection(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         self._each(request, queryset, lambda c: connectors.connection_check(connection=c))
 
-    @admin.action(description="Sync now")
+    @admin.action(description=gettext_lazy("Sync now"))
     def sync_now(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         self._each(request, queryset, lambda c: connectors.connection_sync_now(connection=c))
 
-    @admin.action(description="Resume (after fixing what paused it)")
+    @admin.action(description=gettext_lazy("Resume (after fixing what paused it)"))
     def resume(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         who = actor(request)
         self._each(
             request, queryset, lambda c: connectors.connection_resume(connection=c, acting_user=who)
         )
 
-    @admin.action(description="Disable")
+    @admin.action(description=gettext_lazy("Disable"))
     def disable(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         count = queryset.update(status=ExternalConnection.Status.DISABLED)
         self.message_user(
@@ -194,7 +194,7 @@ class ExternalSyncRunAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
                                 "deleted_external", "conflicts", "started_at", "finished_at",
                                 "error")  # fmt: skip
 
-    @admin.display(description="Progress")
+    @admin.display(description=gettext_lazy("Progress"))
     def progress(self, obj: ExternalSyncRun) -> str:
         return format_html(
             '<progress max="100" value="{}" aria-label="{}%">{}%</progress> {} {}%',
@@ -224,7 +224,7 @@ class SyncConflictAdmin(AgencyScopedAdmin):
                                 "status", "resolution", "resolved_by", "resolved_at")  # fmt: skip
     actions = ["keep_ghl", "keep_external"]
 
-    @admin.display(description="Contact (GHL id)")
+    @admin.display(description=gettext_lazy("Contact (GHL id)"))
     def contact(self, obj: SyncConflict) -> str:
         return obj.link.ghl_id
 
@@ -257,11 +257,11 @@ class SyncConflictAdmin(AgencyScopedAdmin):
             messages.SUCCESS,
         )
 
-    @admin.action(description="Keep the GHL value")
+    @admin.action(description=gettext_lazy("Keep the GHL value"))
     def keep_ghl(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         self._resolve(request, queryset, "ghl")
 
-    @admin.action(description="Keep the external value")
+    @admin.action(description=gettext_lazy("Keep the external value"))
     def keep_external(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         self._resolve(request, queryset, "external")
 

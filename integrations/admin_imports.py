@@ -19,8 +19,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.text import slugify
+from django.utils.translation import gettext_lazy, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from saas_platform.kernel.errors import ApplicationError
 from tenants.admin.scoping import AgencyRelatedFilter, AgencyScopedAdmin, agency_of, can_change
@@ -107,7 +107,7 @@ class ContactImportAdmin(AgencyScopedAdmin):
 
     # --- list and detail --------------------------------------------------------------------
 
-    @admin.display(description="Progress")
+    @admin.display(description=gettext_lazy("Progress"))
     def progress(self, obj: ContactImport) -> str:
         return format_html(
             '<progress max="100" value="{}" aria-label="{}%">{}%</progress> {} / {} rows',
@@ -118,16 +118,16 @@ class ContactImportAdmin(AgencyScopedAdmin):
             f"{obj.total_rows:,}",
         )
 
-    @admin.display(description="Unchanged")
+    @admin.display(description=gettext_lazy("Unchanged"))
     def unchanged(self, obj: ContactImport) -> int:
         """Rows GHL already held as they are (and blank lines): not sent."""
         return max(0, obj.done_rows - obj.created - obj.updated - obj.failed_rows)
 
-    @admin.display(description="Mapping")
+    @admin.display(description=gettext_lazy("Mapping"))
     def columns(self, obj: ContactImport) -> str:
         return ", ".join(f"{column} → {target}" for column, target in obj.mapping.items())
 
-    @admin.display(description="Error report")
+    @admin.display(description=gettext_lazy("Error report"))
     def report(self, obj: ContactImport) -> str:
         if not obj.error_report:
             return "—"
@@ -159,7 +159,7 @@ class ContactImportAdmin(AgencyScopedAdmin):
         context = self._refresh(request, extra_context, obj.status in ACTIVE)
         return super().change_view(request, object_id, form_url, context)
 
-    @admin.action(description="Resume (continue after the rows already imported)")
+    @admin.action(description=gettext_lazy("Resume (continue after the rows already imported)"))
     def resume(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         if not can_change(request):
             raise PermissionDenied

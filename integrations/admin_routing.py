@@ -10,6 +10,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from saas_platform.kernel.errors import ApplicationError
@@ -108,19 +109,19 @@ class RoutingRuleAdmin(SimulateMixin, AgencyScopedAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return ["location", "template"] if obj is not None else []
 
-    @admin.display(description="Copied from")
+    @admin.display(description=gettext_lazy("Copied from"))
     def template(self, obj: RoutingRule) -> str:
         # Said on the form: an edit here lasts only until the template is applied again.
         if obj.copied_from_id is None:
             return "— (this location's own rule)"
         return f"{obj.copied_from} — applying that routing template again overwrites this rule"
 
-    @admin.display(description="Pool")
+    @admin.display(description=gettext_lazy("Pool"))
     def pool_text(self, obj: RoutingRule) -> str:
         return _pool_text(obj.pool) + (f"; fallback {_pool_text(obj.fallback_pool)}"
                                         if obj.fallback_pool else "")  # fmt: skip
 
-    @admin.display(description="Conditions")
+    @admin.display(description=gettext_lazy("Conditions"))
     def conditions_text(self, obj: RoutingRule) -> str:
         return _condition_text(obj.conditions) or "every lead"
 

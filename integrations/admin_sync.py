@@ -10,8 +10,8 @@ from django.contrib import admin, messages
 from django.db import models
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from saas_platform.kernel.errors import ApplicationError
 from tenants.admin.scoping import (
@@ -81,15 +81,15 @@ class LocationSyncAdmin(AgencyScopedAdmin):
             messages.SUCCESS,
         )
 
-    @admin.action(description="Sync now (changes since the last pass)")
+    @admin.action(description=gettext_lazy("Sync now (changes since the last pass)"))
     def sync_now(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         self._start(request, queryset, SyncRun.Kind.INCREMENTAL)
 
-    @admin.action(description="Full resync (read everything again)")
+    @admin.action(description=gettext_lazy("Full resync (read everything again)"))
     def full_resync(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         self._start(request, queryset, SyncRun.Kind.BACKFILL)
 
-    @admin.action(description="Reconcile (find what webhooks missed)")
+    @admin.action(description=gettext_lazy("Reconcile (find what webhooks missed)"))
     def reconcile_now(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         self._start(request, queryset, SyncRun.Kind.RECONCILE)
 
@@ -126,7 +126,7 @@ class SyncRunAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
         "details",
     )
 
-    @admin.display(description="Progress")
+    @admin.display(description=gettext_lazy("Progress"))
     def progress(self, obj: SyncRun) -> str:
         percent = obj.percent
         if percent is None:
@@ -176,11 +176,11 @@ class MirrorContactAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
         "routing",
     )
 
-    @admin.display(description="Routing decisions")
+    @admin.display(description=gettext_lazy("Routing decisions"))
     def routing(self, obj: MirrorContact) -> str:
         return contact_decisions_html(obj, self.admin_site.name)
 
-    @admin.action(description="Export everything we hold about the person (JSON)")
+    @admin.action(description=gettext_lazy("Export everything we hold about the person (JSON)"))
     def export(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> HttpResponse | None:
         if queryset.count() != 1:
             self.message_user(request, _("Select exactly one person to export."), messages.ERROR)
@@ -191,7 +191,7 @@ class MirrorContactAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
         response["Content-Disposition"] = f'attachment; filename="contact-{contact.ghl_id}.json"'
         return response
 
-    @admin.action(description="Export contacts (CSV)")
+    @admin.action(description=gettext_lazy("Export contacts (CSV)"))
     def export_csv(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> Any:
         """The selected contacts (all of a location: filter by it, then "select all") as CSV."""
         from .bulk.csv_io import contacts_csv_export, contacts_csv_filename
@@ -211,7 +211,9 @@ class MirrorContactAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
 
-    @admin.action(description="Erase the selected people everywhere (GHL, our copies, syncs)")
+    @admin.action(
+        description=gettext_lazy("Erase the selected people everywhere (GHL, our copies, syncs)")
+    )
     def erase(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         erased, refused = 0, []
         for contact in queryset.select_related("location"):

@@ -12,8 +12,8 @@ from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.translation import gettext_lazy, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from saas_platform.kernel.errors import ApplicationError
 from tenants.admin.scoping import (
@@ -120,7 +120,7 @@ class WebhookEndpointAdmin(AgencyScopedAdmin):
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         services.endpoint_delete(endpoint=obj, acting_user=_user(request))
 
-    @admin.action(description="Roll the signing secret (one endpoint)")
+    @admin.action(description=gettext_lazy("Roll the signing secret (one endpoint)"))
     def roll_secret(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> Any:
         if queryset.count() != 1:
             self.message_user(request, _("Select exactly one endpoint."), messages.ERROR)
@@ -129,7 +129,7 @@ class WebhookEndpointAdmin(AgencyScopedAdmin):
         secret = services.endpoint_secret_roll(endpoint=endpoint, acting_user=_user(request))
         return _secret_response(request, self.admin_site, endpoint, secret)
 
-    @admin.action(description="Send a test event")
+    @admin.action(description=gettext_lazy("Send a test event"))
     def send_test_event(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         sent = 0
         for endpoint in queryset.filter(enabled=True, location__isnull=False):
@@ -180,11 +180,11 @@ class WebhookDeliveryAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
     )
     actions = ["replay"]
 
-    @admin.display(description="Event")
+    @admin.display(description=gettext_lazy("Event"))
     def event_type(self, obj: WebhookDelivery) -> str:
         return obj.event.type
 
-    @admin.action(description="Replay (send again now)")
+    @admin.action(description=gettext_lazy("Replay (send again now)"))
     def replay(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         replayed = 0
         for delivery in queryset.select_related("endpoint"):

@@ -12,6 +12,7 @@ from django.db import models
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from saas_platform.kernel.errors import ApplicationError
@@ -101,7 +102,7 @@ class AgencyDomainAdmin(ServiceSaveMixin, AgencyScopedAdmin):
     def verified(self, obj: AgencyDomain) -> bool:
         return obj.is_verified
 
-    @admin.display(description="DNS records to create")
+    @admin.display(description=gettext_lazy("DNS records to create"))
     def dns_instructions(self, obj: AgencyDomain) -> str:
         if obj.kind == AgencyDomain.Kind.PLATFORM:
             return "None: the platform serves this subdomain."
@@ -156,7 +157,7 @@ class AgencyDomainAdmin(ServiceSaveMixin, AgencyScopedAdmin):
             self.message_user(request, error.message, level=messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
-    @admin.action(description="Check the DNS record of the selected domains now")
+    @admin.action(description=gettext_lazy("Check the DNS record of the selected domains now"))
     def check_dns(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         for domain in queryset:
             if services.agency_domain_check(domain=domain):
@@ -177,7 +178,7 @@ class AgencyDomainAdmin(ServiceSaveMixin, AgencyScopedAdmin):
                     messages.WARNING,
                 )
 
-    @admin.action(description="Make the selected verified domain primary")
+    @admin.action(description=gettext_lazy("Make the selected verified domain primary"))
     def make_primary(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         if queryset.count() != 1:
             self.message_user(request, _("Select exactly one domain."), level=messages.ERROR)
@@ -202,7 +203,7 @@ class AgencyBrandingAdmin(ServiceSaveMixin, AgencyScopedAdmin):
         # A file, not an inline script: the Content-Security-Policy runs no inline code.
         js = ("tenants/branding_preview.js",)
 
-    @admin.display(description="Preview")
+    @admin.display(description=gettext_lazy("Preview"))
     def theme_preview(self, obj: Branding) -> str:
         return branding_preview(obj)
 
@@ -299,7 +300,7 @@ class AgencyUserAdmin(ServiceSaveMixin, AgencyScopedAdmin):
             "memberships__location"
         )
 
-    @admin.display(description="Roles")
+    @admin.display(description=gettext_lazy("Roles"))
     def roles(self, obj: User) -> str:
         return ", ".join(
             f"{m.get_role_display()}{' · ' + m.location.name if m.location else ''}"

@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from saas_platform.kernel.errors import ApplicationError
 
@@ -63,11 +63,11 @@ class AgencyApiKeyAdmin(AgencyScopedAdmin):
     readonly_fields = fields
     actions = ["revoke_keys", "rotate_keys"]
 
-    @admin.display(description="permissions")
+    @admin.display(description=gettext_lazy("permissions"))
     def scope_list(self, key: ApiKey) -> str:
         return ", ".join(key.scopes)
 
-    @admin.display(description="state")
+    @admin.display(description=gettext_lazy("state"))
     def state(self, key: ApiKey) -> str:
         if key.revoked_at is not None:
             return "revoked"
@@ -122,7 +122,7 @@ class AgencyApiKeyAdmin(AgencyScopedAdmin):
         response["Cache-Control"] = "no-store"  # the only copy of the key: never cached
         return response
 
-    @admin.action(description="Revoke the selected keys (effective immediately)")
+    @admin.action(description=gettext_lazy("Revoke the selected keys (effective immediately)"))
     def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         if not self.has_add_permission(request):
             raise PermissionDenied
@@ -136,7 +136,7 @@ class AgencyApiKeyAdmin(AgencyScopedAdmin):
             messages.SUCCESS,
         )
 
-    @admin.action(description="Rotate the selected keys…")
+    @admin.action(description=gettext_lazy("Rotate the selected keys…"))
     def rotate_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> Any:
         """First a page asking how long the old keys keep working; then the new keys, once."""
         if not self.has_add_permission(request):
@@ -191,7 +191,7 @@ class StaffApiKeyAdmin(StaffAdminMixin, admin.ModelAdmin[ApiKey]):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.action(description="Revoke the selected keys (effective immediately)")
+    @admin.action(description=gettext_lazy("Revoke the selected keys (effective immediately)"))
     def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         keys = list(queryset)
         for key in keys:

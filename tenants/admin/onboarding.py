@@ -10,6 +10,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from saas_platform.kernel.errors import ApplicationError
 
@@ -90,11 +91,13 @@ class AgencyLocationRequestAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
     readonly_fields = fields
     actions = ("approve", "decline")
 
-    @admin.action(description="Approve: create the location, requester becomes its client admin")
+    @admin.action(
+        description=gettext_lazy("Approve: create the location, requester becomes its client admin")
+    )
     def approve(self, request: HttpRequest, queryset: QuerySet[LocationRequest]) -> None:
         self._decide(request, queryset, services.location_request_approve, "approved")
 
-    @admin.action(description="Decline")
+    @admin.action(description=gettext_lazy("Decline"))
     def decline(self, request: HttpRequest, queryset: QuerySet[LocationRequest]) -> None:
         self._decide(request, queryset, services.location_request_decline, "declined")
 

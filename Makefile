@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 # Start (or reuse) embedded engines for whatever the environment does not provide.
 ENGINES := eval "$$($(BIN)/python tools/engines.py up)" &&
 
-.PHONY: install run test lint typecheck contracts migrations-check pytest bench drills engines-down lock clean api-fuzz
+.PHONY: install run test lint typecheck contracts migrations-check pytest bench drills engines-down lock clean api-fuzz messages
 
 $(STAMP): requirements.lock pyproject.toml tools/vendor_assets.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -80,3 +80,14 @@ engines-down:
 
 clean: engines-down
 	rm -rf $(VENV) .run .mypy_cache .ruff_cache
+
+# The gettext catalogs (docs/i18n.md): extract every marked string into locale/en/LC_MESSAGES/
+# django.po, then compile it in pure Python (tools/compile_messages.py; no msgfmt needed). The .mo
+# is committed, so a fresh machine needs neither step. Extraction needs GNU gettext's xgettext.
+MESSAGES_IGNORE := --ignore=tests/* --ignore=sandbox/* --ignore=bench/* --ignore=drills/* \
+	--ignore=tools/* --ignore=staticfiles/* --ignore=docs/*
+messages: install
+	DATABASE_URL="$${DATABASE_URL:-postgres://unused/messages}" \
+	REDIS_URL="$${REDIS_URL:-redis://unused:6379/0}" \
+	$(BIN)/python manage.py makemessages -l en --no-location --no-obsolete $(MESSAGES_IGNORE)
+	$(BIN)/python tools/compile_messages.py locale

@@ -15,6 +15,8 @@ from django.db import models
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from saas_platform.kernel.errors import ApplicationError
@@ -65,7 +67,7 @@ class AgencyStripeAccountAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
     )
     change_list_template = "admin/billing/stripeaccount/change_list.html"
 
-    @admin.display(description="Stripe still needs")
+    @admin.display(description=gettext_lazy("Stripe still needs"))
     def still_due(self, obj: StripeAccount) -> str:
         return ", ".join(obj.requirements_due) or "nothing"
 
@@ -159,7 +161,8 @@ class _PlanSaving:
         except (ApplicationError, StripeCallError) as exc:
             self.message_user(  # type: ignore[attr-defined]
                 request,
-                f"{exc.message} The plan is kept; save it again to finish syncing it to Stripe.",
+                _("%(message)s The plan is kept; save it again to finish syncing it to Stripe.")
+                % {"message": exc.message},
                 level=messages.ERROR,
             )
             saved = Plan.objects.unscoped().filter(pk=obj.pk).first() or obj
@@ -178,11 +181,11 @@ class AgencyPlanAdmin(_PlanSaving, AgencyScopedAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # subscriptions refer to it: make it inactive instead
 
-    @admin.display(description="Price")
+    @admin.display(description=gettext_lazy("Price"))
     def price(self, obj: Plan) -> str:
         return obj.price_display
 
-    @admin.display(description="In Stripe", boolean=True)
+    @admin.display(description=gettext_lazy("In Stripe"), boolean=True)
     def in_stripe(self, obj: Plan) -> bool:
         return bool(obj.stripe_price_id)
 
@@ -252,17 +255,25 @@ class StripeEventAdmin(StaffAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin[Str
         "payload",
     )
 
-    @admin.display(description="Body")
+    @admin.display(description=gettext_lazy("Body"))
     def payload(self, obj: StripeEvent) -> str:
         return format_html("<pre>{}</pre>", bytes(obj.body).decode(errors="replace")[:20000])
 
-    @admin.action(description="Replay the selected events")
+    @admin.action(description=gettext_lazy("Replay the selected events"))
     def replay(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         outcomes = [
             stripe_event_replay(event_pk=pk) for pk in queryset.values_list("pk", flat=True)
         ]
         done = sum(1 for outcome in outcomes if outcome == StripeEvent.Status.SUCCEEDED)
-        self.message_user(request, f"Replayed {len(outcomes)} event(s); {done} succeeded.")
+        self.message_user(
+            request,
+            ngettext(
+                "Replayed %(outcomes_count)s event; %(done)s succeeded.",
+                "Replayed %(outcomes_count)s events; %(done)s succeeded.",
+                len(outcomes),
+            )
+            % {"outcomes_count": len(outcomes), "done": done},
+        )
 
 
 # --- payment automations (edited on the client's Payments page, through `automation_save`) --------

@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from saas_platform.kernel.errors import ApplicationError
@@ -31,7 +32,7 @@ class AgencyPlanForm(PlanForm):
 
     class Meta(PlanForm.Meta):
         fields = list(FIELDS)
-        labels = {"amount": "Price (in cents)", "trial_days": "Free trial (days)"}
+        labels = {"amount": _("Price (in cents)"), "trial_days": _("Free trial (days)")}
 
     def __init__(self, *args: Any, owner: Agency, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -52,12 +53,15 @@ def _save(request: HttpRequest, agency: Agency, form: AgencyPlanForm, plan: Plan
         saved = plan_save(agency=agency, plan=plan, data=data, acting_user=actor(request))
     except StripeCallError as exc:
         # plan_save stores the row before calling Stripe: saving again finishes the sync.
-        messages.error(request, f"{exc.message} The plan is kept; save it again to finish.")
+        messages.error(
+            request,
+            _("%(message)s The plan is kept; save it again to finish.") % {"message": exc.message},
+        )
         return True
     except ApplicationError as exc:
         form.add_error(None, exc.message)
         return False
-    messages.success(request, f"Plan “{saved.name}” saved.")
+    messages.success(request, _("Plan “%(name)s” saved.") % {"name": saved.name})
     return True
 
 
@@ -108,7 +112,7 @@ def plan_archive(request: HttpRequest, agency: Agency, plan_id: int) -> HttpResp
         messages.error(request, exc.message)
     else:
         verb = "is on sale again" if active else "is archived: no longer on sale"
-        messages.success(request, f"“{plan.name}” {verb}.")
+        messages.success(request, _("“%(name)s” %(verb)s.") % {"name": plan.name, "verb": verb})
     return redirect("agency_billing:plans")
 
 

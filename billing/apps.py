@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class BillingConfig(AppConfig):
@@ -11,7 +12,7 @@ class BillingConfig(AppConfig):
         from . import receivers  # noqa: F401 — the payment automations' outbox consumer
 
         register_section(
-            Section("billing", "Billing", "workspace_billing:billing", access="admin", order=70)
+            Section("billing", _("Billing"), "workspace_billing:billing", access="admin", order=70)
         )
         register_section(
             Section("payments", "Payments", "workspace_billing:payments", access="admin", order=72)
@@ -26,10 +27,16 @@ class BillingConfig(AppConfig):
 
         from .agency_facts import location_subscriptions
 
-        register_agency_section(AgencySection("plans", "Plans", "agency_billing:plans", order=60))
+        register_agency_section(
+            AgencySection("plans", _("Plans"), "agency_billing:plans", order=60)
+        )
         register_agency_section(
             AgencySection(
-                "subscription", "Subscription", "agency_billing:billing", access="admin", order=65
+                "subscription",
+                _("Subscription"),
+                "agency_billing:billing",
+                access="admin",
+                order=65,
             )
         )
         register_location_facts("billing", location_subscriptions)

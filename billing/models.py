@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from saas_platform.kernel.models import TimeStampedModel
 from saas_platform.kernel.scoping import ScopedManager, TenantOwnedModel
@@ -61,15 +62,17 @@ class Plan(TimeStampedModel, TenantOwnedModel):
     TENANT_FIELD: ClassVar[str] = "agency"
 
     class Interval(models.TextChoices):
-        MONTH = "month", "Monthly"
-        YEAR = "year", "Yearly"
+        MONTH = "month", _("Monthly")
+        YEAR = "year", _("Yearly")
 
     agency = models.ForeignKey(
         Agency, on_delete=models.CASCADE, null=True, blank=True, related_name="plans"
     )
     name = models.CharField(max_length=120)
-    amount = models.PositiveIntegerField(help_text="Price in the currency's minor unit (cents).")
-    currency = models.CharField(max_length=3, help_text="ISO code, lower case (usd, eur, aed …).")
+    amount = models.PositiveIntegerField(help_text=_("Price in the currency's minor unit (cents)."))
+    currency = models.CharField(
+        max_length=3, help_text=_("ISO code, lower case (usd, eur, aed …).")
+    )
     interval = models.CharField(max_length=10, choices=Interval.choices, default=Interval.MONTH)
     trial_days = models.PositiveSmallIntegerField(default=0)
     entitlements = models.JSONField(default=dict, blank=True)
@@ -99,14 +102,14 @@ class Subscription(TimeStampedModel, TenantOwnedModel):
     TENANT_FIELD: ClassVar[str] = "location"
 
     class Status(models.TextChoices):
-        INCOMPLETE = "incomplete", "Incomplete"
-        INCOMPLETE_EXPIRED = "incomplete_expired", "Incomplete, expired"
-        TRIALING = "trialing", "Trialing"
-        ACTIVE = "active", "Active"
-        PAST_DUE = "past_due", "Past due"
-        CANCELED = "canceled", "Canceled"
-        UNPAID = "unpaid", "Unpaid"
-        PAUSED = "paused", "Paused"
+        INCOMPLETE = "incomplete", _("Incomplete")
+        INCOMPLETE_EXPIRED = "incomplete_expired", _("Incomplete, expired")
+        TRIALING = "trialing", _("Trialing")
+        ACTIVE = "active", _("Active")
+        PAST_DUE = "past_due", _("Past due")
+        CANCELED = "canceled", _("Canceled")
+        UNPAID = "unpaid", _("Unpaid")
+        PAUSED = "paused", _("Paused")
 
     location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="subscriptions")
     plan = models.ForeignKey(
@@ -143,15 +146,15 @@ class StripeEvent(models.Model):
     (source, event id) before the 2xx, then processed by re-reading the object it is about."""
 
     class Source(models.TextChoices):
-        PLATFORM = "platform", "Platform account"
-        CONNECT = "connect", "Connected accounts"
+        PLATFORM = "platform", _("Platform account")
+        CONNECT = "connect", _("Connected accounts")
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        PROCESSING = "processing", "Processing"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed (will retry)"
-        DEAD = "dead", "Dead letter"
+        PENDING = "pending", _("Pending")
+        PROCESSING = "processing", _("Processing")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed (will retry)")
+        DEAD = "dead", _("Dead letter")
 
     source = models.CharField(max_length=10, choices=Source.choices)
     event_id = models.CharField(max_length=255)

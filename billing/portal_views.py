@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from saas_platform.kernel.errors import ApplicationError
@@ -23,8 +24,8 @@ from .stripe_api import StripeCallError, StripeRefused
 log = get_logger(__name__)
 
 CHECKOUT_RETURNS = {
-    "success": "Thank you — your payment went through. Your plan appears here within a minute.",
-    "canceled": "Checkout was canceled; nothing was charged.",
+    "success": _("Thank you — your payment went through. Your plan appears here within a minute."),
+    "canceled": _("Checkout was canceled; nothing was charged."),
 }
 
 
@@ -69,13 +70,13 @@ def plan_checkout(request: HttpRequest, location: Location, plan_id: int) -> Htt
     if plan is None:
         raise Http404
     if not _may_pay(request, location):
-        raise PermissionDenied("Only the business's administrators can choose its plan.")
+        raise PermissionDenied(_("Only the business's administrators can choose its plan."))
     try:
         url = checkout_start(location=location, plan=plan, acting_user=request.user)  # type: ignore[arg-type]
     except (StripeCallError, StripeRefused) as exc:
         # Stripe's own wording names the payment provider: the client gets ours.
         log.warning("billing.checkout.unavailable", location_id=location.pk, error=exc.message)
-        messages.error(request, "Payment cannot be started right now. Please try again shortly.")
+        messages.error(request, _("Payment cannot be started right now. Please try again shortly."))
         return redirect("workspace_billing:billing", location_id=location.pk)
     except ApplicationError as exc:
         messages.error(request, exc.message)

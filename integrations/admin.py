@@ -10,6 +10,8 @@ from django.db import models
 from django.db.models import Q
 from django.http import HttpRequest
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from tenants.admin.scoping import (
     AgencyRelatedFilter,
@@ -59,27 +61,27 @@ class ConnectionHealthAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
         "uninstalled_at",
     )
 
-    @admin.display(description="Connected to")
+    @admin.display(description=gettext_lazy("Connected to"))
     def target(self, obj: GhlInstallation) -> str:
         return obj.location.name if obj.location is not None else f"{obj.agency.name} (agency)"
 
-    @admin.display(description="State")
+    @admin.display(description=gettext_lazy("State"))
     def state(self, obj: GhlInstallation) -> str:
         if vault.is_refreshing(obj.pk):
             return "Refreshing"
         return obj.get_status_display()
 
-    @admin.display(description="API budget left today")
+    @admin.display(description=gettext_lazy("API budget left today"))
     def budget_left_today(self, obj: GhlInstallation) -> str:
         stats = get_governor().stats(obj.resource_id)
         remaining = getattr(stats, "daily_remaining", None)
         return "—" if remaining is None else f"{remaining:,}"
 
-    @admin.display(description="Last error")
+    @admin.display(description=gettext_lazy("Last error"))
     def last_error_short(self, obj: GhlInstallation) -> str:
         return (obj.last_error[:80] + "…") if len(obj.last_error) > 80 else obj.last_error
 
-    @admin.display(description="")
+    @admin.display(description=gettext_lazy(""))
     def reconnect(self, obj: GhlInstallation) -> str:
         if obj.status not in (
             GhlInstallation.Status.NEEDS_REAUTH,
@@ -91,15 +93,18 @@ class ConnectionHealthAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return AgencyScopedAdmin.has_view_permission(self, request, obj)
 
-    @admin.action(description="Email reconnect links for the selected connections")
+    @admin.action(description=gettext_lazy("Email reconnect links for the selected connections"))
     def send_reconnect_links(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         needing = queryset.filter(status=GhlInstallation.Status.NEEDS_REAUTH)
         sent = sum(reconnect_link_send(installation_id=inst.pk) for inst in needing)
         skipped = queryset.count() - needing.count()
         self.message_user(
             request,
-            f"Reconnect links sent ({sent} emails). {skipped} selected connection(s) did not "
-            "need reconnecting.",
+            _(
+                "Reconnect links sent (%(sent)s emails). %(skipped)s selected connection(s) did "
+                "not need reconnecting."
+            )
+            % {"sent": sent, "skipped": skipped},
             messages.SUCCESS if sent else messages.WARNING,
         )
 
@@ -158,17 +163,25 @@ class InboxAdmin(StaffAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin[InboundEv
         "payload",
     )
 
-    @admin.display(description="Body")
+    @admin.display(description=gettext_lazy("Body"))
     def payload(self, obj: InboundEvent) -> str:
         return format_html("<pre>{}</pre>", bytes(obj.body).decode(errors="replace")[:20000])
 
-    @admin.action(description="Replay the selected events")
+    @admin.action(description=gettext_lazy("Replay the selected events"))
     def replay(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         outcomes = [
             inbound_event_replay(event_pk=pk) for pk in queryset.values_list("pk", flat=True)
         ]
         done = sum(1 for outcome in outcomes if outcome == InboundEvent.Status.SUCCEEDED)
-        self.message_user(request, f"Replayed {len(outcomes)} event(s); {done} succeeded.")
+        self.message_user(
+            request,
+            ngettext(
+                "Replayed %(outcomes_count)s event; %(done)s succeeded.",
+                "Replayed %(outcomes_count)s events; %(done)s succeeded.",
+                len(outcomes),
+            )
+            % {"outcomes_count": len(outcomes), "done": done},
+        )
 
 
 class AgencyInboxAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
@@ -200,6 +213,6 @@ class AgencyInboxAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
             scope |= Q(company_id=agency.ghl_company_id)
         return InboundEvent.objects.filter(scope)
 
-    @admin.action(description="Replay the selected events")
+    @admin.action(description=gettext_lazy("Replay the selected events"))
     def replay(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         InboxAdmin.replay(self, request, queryset)  # type: ignore[arg-type]

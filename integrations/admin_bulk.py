@@ -19,6 +19,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from saas_platform.kernel.errors import ApplicationError
 from tenants.admin.agency import AgencyLocationAdmin
@@ -79,7 +81,7 @@ class BulkJobAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
                                 "created_at", "started_at", "finished_at")  # fmt: skip
     inlines = [BulkJobItemInline]
 
-    @admin.display(description="Progress")
+    @admin.display(description=gettext_lazy("Progress"))
     def progress(self, obj: BulkJob) -> str:
         return format_html(
             '<progress max="100" value="{}" aria-label="{}%">{}%</progress> {} / {}',
@@ -90,7 +92,7 @@ class BulkJobAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
             obj.total,
         )
 
-    @admin.display(description="Template")
+    @admin.display(description=gettext_lazy("Template"))
     def target(self, obj: BulkJob) -> str:
         params = obj.params
         return str(params.get("connection_name") or params.get("template_location_name") or "—")
@@ -129,10 +131,12 @@ class TemplateChoiceField(forms.ModelChoiceField[ExternalConnection]):
 class ApplyConnectionForm(forms.Form):
     connection = TemplateChoiceField(
         queryset=ExternalConnection.objects.none(),
-        label="Template connection",
-        help_text="Copied (settings, credentials, field mapping, schedule) to every selected "
-        "location under the same name. Locations that already have a connection of that name "
-        "are skipped.",
+        label=_("Template connection"),
+        help_text=_(
+            "Copied (settings, credentials, field mapping, schedule) to every selected "
+            "location under the same name. Locations that already have a connection of that name "
+            "are skipped."
+        ),
     )
 
     def __init__(self, *args: Any, agency: Any, **kwargs: Any) -> None:
@@ -171,14 +175,21 @@ class BulkLocationAdmin(LocationTemplateActionMixin, PackActionMixin, AgencyLoca
             return None
         self.message_user(
             request,
-            f"{job.get_kind_display()}: started for {job.total} location(s).",
+            ngettext(
+                "%(value)s: started for %(total)s location.",
+                "%(value)s: started for %(total)s locations.",
+                job.total,
+            )
+            % {"value": job.get_kind_display(), "total": job.total},
             messages.SUCCESS,
         )
         opts = BulkJob._meta
         name = f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_change"
         return HttpResponseRedirect(reverse(name, args=[job.pk]))
 
-    @admin.action(description="Apply a sync connection template…", permissions=["change"])
+    @admin.action(
+        description=gettext_lazy("Apply a sync connection template…"), permissions=["change"]
+    )
     def apply_connection_template(
         self, request: HttpRequest, queryset: models.QuerySet[Any]
     ) -> HttpResponse | None:
@@ -206,19 +217,22 @@ class BulkLocationAdmin(LocationTemplateActionMixin, PackActionMixin, AgencyLoca
             request, "admin/integrations/bulkjob/apply_connection.html", context
         )
 
-    @admin.action(description="Enable the GHL sync", permissions=["change"])
+    @admin.action(description=gettext_lazy("Enable the GHL sync"), permissions=["change"])
     def sync_enable(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> Any:
         return self._start(request, queryset, BulkJob.Kind.SYNC_ENABLE)
 
-    @admin.action(description="Disable the GHL sync (and external syncs)", permissions=["change"])
+    @admin.action(
+        description=gettext_lazy("Disable the GHL sync (and external syncs)"),
+        permissions=["change"],
+    )
     def sync_disable(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> Any:
         return self._start(request, queryset, BulkJob.Kind.SYNC_DISABLE)
 
-    @admin.action(description="Full resync from GHL", permissions=["change"])
+    @admin.action(description=gettext_lazy("Full resync from GHL"), permissions=["change"])
     def resync(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> Any:
         return self._start(request, queryset, BulkJob.Kind.RESYNC)
 
-    @admin.action(description="Run every external sync now", permissions=["change"])
+    @admin.action(description=gettext_lazy("Run every external sync now"), permissions=["change"])
     def connections_run(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> Any:
         return self._start(request, queryset, BulkJob.Kind.CONNECTIONS_RUN)
 
@@ -316,7 +330,7 @@ class LocationHealthAdmin(ConnectionHealthAdmin):
     def get_queryset(self, request: HttpRequest) -> models.QuerySet[Any]:
         return health_annotate(super().get_queryset(request))
 
-    @admin.display(description="GHL sync")
+    @admin.display(description=gettext_lazy("GHL sync"))
     def ghl_sync(self, obj: Any) -> str:
         if obj.location_id is None:
             return ""
@@ -326,11 +340,11 @@ class LocationHealthAdmin(ConnectionHealthAdmin):
         failed = obj.last_ghl_run_status == SyncRun.Status.FAILED
         return f"{state} — last run failed" if failed else state
 
-    @admin.display(description="Last GHL sync", ordering="last_ghl_sync_at")
+    @admin.display(description=gettext_lazy("Last GHL sync"), ordering="last_ghl_sync_at")
     def last_ghl_sync(self, obj: Any) -> Any:
         return obj.last_ghl_sync_at
 
-    @admin.display(description="External syncs")
+    @admin.display(description=gettext_lazy("External syncs"))
     def external_syncs(self, obj: Any) -> str:
         if not obj.ext_total:
             return "—"
@@ -338,7 +352,7 @@ class LocationHealthAdmin(ConnectionHealthAdmin):
                                                   (obj.ext_failing, "failing")) if n]  # fmt: skip
         return f"{obj.ext_total} ({', '.join(problems)})" if problems else str(obj.ext_total)
 
-    @admin.display(description="Last external sync error")
+    @admin.display(description=gettext_lazy("Last external sync error"))
     def last_external_error(self, obj: Any) -> str:
         error = obj.ext_last_error or ""
         return (error[:80] + "…") if len(error) > 80 else error

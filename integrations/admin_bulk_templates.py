@@ -12,6 +12,8 @@ from django.contrib.admin import helpers
 from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from tenants.admin.scoping import agency_of
 from tenants.models import Location
@@ -20,7 +22,9 @@ from .bulk.models import BulkJob
 
 
 class TemplateLocationForm(forms.Form):
-    template = forms.ModelChoiceField(queryset=Location.objects.none(), label="Template location")
+    template = forms.ModelChoiceField(
+        queryset=Location.objects.none(), label=_("Template location")
+    )
 
     def __init__(self, *args: Any, agency: Any, help_text: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -82,7 +86,7 @@ class LocationTemplateActionMixin:
             request, "admin/integrations/bulkjob/apply_location_template.html", context
         )
 
-    @admin.action(description="Apply a routing template…", permissions=["change"])
+    @admin.action(description=gettext_lazy("Apply a routing template…"), permissions=["change"])
     def apply_routing_template(
         self, request: HttpRequest, queryset: models.QuerySet[Any]
     ) -> HttpResponse | None:
@@ -94,7 +98,7 @@ class LocationTemplateActionMixin:
             help_text=ROUTING_HELP,
         )
 
-    @admin.action(description="Apply a report template…", permissions=["change"])
+    @admin.action(description=gettext_lazy("Apply a report template…"), permissions=["change"])
     def apply_report_template(
         self, request: HttpRequest, queryset: models.QuerySet[Any]
     ) -> HttpResponse | None:

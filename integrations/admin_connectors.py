@@ -11,6 +11,8 @@ from django.contrib import admin, messages
 from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from saas_platform.kernel.errors import ApplicationError
 from tenants.admin.scoping import (
@@ -51,27 +53,32 @@ class JSONText(forms.CharField):
         try:
             parsed = json.loads(text)
         except ValueError as exc:
-            raise forms.ValidationError(f"Not valid JSON: {exc}") from exc
+            raise forms.ValidationError(_("Not valid JSON: %(exc)s") % {"exc": exc}) from exc
         if not isinstance(parsed, self.shape):
-            raise forms.ValidationError(f"Expected a JSON {self.shape.__name__}.")
+            raise forms.ValidationError(
+                _("Expected a JSON %(__name__)s.") % {"__name__": self.shape.__name__}
+            )
         return parsed
 
 
 class ConnectionForm(forms.ModelForm[ExternalConnection]):
     kind = forms.ChoiceField(choices=())
-    config = JSONText(shape=dict, required=False, help_text="Settings of the kind, as JSON.")
+    config = JSONText(shape=dict, required=False, help_text=_("Settings of the kind, as JSON."))
     mapping = JSONText(
         shape=list,
-        help_text='[{"ghl": "email", "external": "Email", "policy": "newest"}, …] — policies: '
-        "ghl, external, newest, ask.",
+        help_text=_(
+            '[{"ghl": "email", "external": "Email", "policy": "newest"}, …] — policies: '
+            "ghl, external, newest, ask."
+        ),
     )
     # Write-only: the stored secrets are never shown back; left empty, they are kept.
     new_credentials = JSONText(
         shape=dict,
         required=False,
-        label="Credentials",
-        help_text="JSON; stored encrypted and never shown again. Leave empty to keep the saved "
-        "ones.",
+        label=_("Credentials"),
+        help_text=_(
+            "JSON; stored encrypted and never shown again. Leave empty to keep the saved ones."
+        ),
     )
 
     class Meta:
@@ -115,7 +122,7 @@ class ExternalConnectionAdmin(AgencyScopedAdmin):
         editable = ["location", "name", "kind", "config", "new_credentials", "mapping"]
         return [*editable, "direction", "match_on", "interval_minutes", *self.readonly_fields]
 
-    @admin.display(description="Last error")
+    @admin.display(description=gettext_lazy("Last error"))
     def problem(self, obj: ExternalConnection) -> str:
         return obj.last_error[:120]
 
@@ -136,26 +143,36 @@ class ExternalConnectionAdmin(AgencyScopedAdmin):
                 action(connection)
                 done += 1
             except ApplicationError as error:
-                self.message_user(request, f"{connection}: {error.message}", messages.ERROR)
+                self.message_user(
+                    request,
+                    _("%(connection)s: %(message)s")
+                    % {"connection": connection, "message": error.message},
+                    messages.ERROR,
+                )
         if done:
-            self.message_user(request, f"Done for {done} connection(s).", messages.SUCCESS)
+            self.message_user(
+                request,
+                ngettext("Done for %(done)s connection.", "Done for %(done)s connections.", done)
+                % {"done": done},
+                messages.SUCCESS,
+            )
 
-    @admin.action(description="Check the connection (credentials, target, fields)")
+    @admin.action(description=gettext_lazy("Check the connection (credentials, target, fields)"))
     def check_connection(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         self._each(request, queryset, lambda c: connectors.connection_check(connection=c))
 
-    @admin.action(description="Sync now")
+    @admin.action(description=gettext_lazy("Sync now"))
     def sync_now(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         self._each(request, queryset, lambda c: connectors.connection_sync_now(connection=c))
 
-    @admin.action(description="Resume (after fixing what paused it)")
+    @admin.action(description=gettext_lazy("Resume (after fixing what paused it)"))
     def resume(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         who = actor(request)
         self._each(
             request, queryset, lambda c: connectors.connection_resume(connection=c, acting_user=who)
         )
 
-    @admin.action(description="Disable")
+    @admin.action(description=gettext_lazy("Disable"))
     def disable(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         who = actor(request)
         self._each(request, queryset, lambda c: connection_pause(connection=c, acting_user=who))
@@ -173,7 +190,7 @@ class ExternalSyncRunAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
                                 "deleted_external", "conflicts", "started_at", "finished_at",
                                 "error")  # fmt: skip
 
-    @admin.display(description="Progress")
+    @admin.display(description=gettext_lazy("Progress"))
     def progress(self, obj: ExternalSyncRun) -> str:
         return format_html(
             '<progress max="100" value="{}" aria-label="{}%">{}%</progress> {} {}%',
@@ -203,7 +220,7 @@ class SyncConflictAdmin(AgencyScopedAdmin):
                                 "status", "resolution", "resolved_by", "resolved_at")  # fmt: skip
     actions = ["keep_ghl", "keep_external"]
 
-    @admin.display(description="Contact (GHL id)")
+    @admin.display(description=gettext_lazy("Contact (GHL id)"))
     def contact(self, obj: SyncConflict) -> str:
         return obj.link.ghl_id
 
@@ -224,14 +241,21 @@ class SyncConflictAdmin(AgencyScopedAdmin):
             except ApplicationError as error:
                 self.refuse(request, error)
         self.message_user(
-            request, f"{done} conflict(s) settled; the next run writes them.", messages.SUCCESS
+            request,
+            ngettext(
+                "%(done)s conflict settled; the next run writes them.",
+                "%(done)s conflicts settled; the next run writes them.",
+                done,
+            )
+            % {"done": done},
+            messages.SUCCESS,
         )
 
-    @admin.action(description="Keep the GHL value")
+    @admin.action(description=gettext_lazy("Keep the GHL value"))
     def keep_ghl(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         self._resolve(request, queryset, "ghl")
 
-    @admin.action(description="Keep the external value")
+    @admin.action(description=gettext_lazy("Keep the external value"))
     def keep_external(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         self._resolve(request, queryset, "external")
 

@@ -11,6 +11,8 @@ from django.db import models
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from saas_platform.kernel.errors import ApplicationError
 from tenants.admin.scoping import (
@@ -89,13 +91,13 @@ class RoutingDecisionAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
                                 "is_current", "created_at", "ghl_written_at", "ghl_error",
                                 "ghl_opportunity_id")  # fmt: skip
 
-    @admin.display(description="GHL")
+    @admin.display(description=gettext_lazy("GHL"))
     def ghl_state(self, obj: RoutingDecision) -> str:
         if obj.ghl_written_at:
             return "written"
         return obj.ghl_error[:60] or "—"
 
-    @admin.display(description="Contact")
+    @admin.display(description=gettext_lazy("Contact"))
     def contact(self, obj: RoutingDecision) -> str:
         contact = (
             MirrorContact.objects.for_location(obj.location)
@@ -107,11 +109,11 @@ class RoutingDecisionAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
             return obj.contact_ghl_id
         return format_html('<a href="{}">{}</a> ({})', url, contact, obj.contact_ghl_id)
 
-    @admin.display(description="Candidates")
+    @admin.display(description=gettext_lazy("Candidates"))
     def candidates_table(self, obj: RoutingDecision) -> str:
         return candidates_html(obj.candidates)
 
-    @admin.display(description="Timings")
+    @admin.display(description=gettext_lazy("Timings"))
     def timings_text(self, obj: RoutingDecision) -> str:
         return ", ".join(f"{k.removesuffix('_ms')} {v} ms" for k, v in obj.timings.items()) or "—"
 
@@ -119,7 +121,8 @@ class RoutingDecisionAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
         return can_change(request)
 
     @admin.action(
-        description="Route again (and write the new agent to GHL)", permissions=["reroute"]
+        description=gettext_lazy("Route again (and write the new agent to GHL)"),
+        permissions=["reroute"],
     )
     def route_again(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         if not self.has_reroute_permission(request):
@@ -137,7 +140,8 @@ class RoutingDecisionAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
         if done:
             self.message_user(
                 request,
-                f"Routed again: {'; '.join(sorted(done))}. The GHL write is queued.",
+                _("Routed again: %(value)s. The GHL write is queued.")
+                % {"value": "; ".join(sorted(done))},
                 messages.SUCCESS,
             )
 

@@ -19,6 +19,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.text import slugify
+from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from saas_platform.kernel.errors import ApplicationError
 from tenants.admin.scoping import AgencyRelatedFilter, AgencyScopedAdmin, agency_of, can_change
@@ -37,8 +39,11 @@ ACTIVE = (ContactImport.Status.QUEUED, ContactImport.Status.RUNNING)
 class UploadForm(forms.Form):
     location = forms.ModelChoiceField(queryset=Location.objects.none())
     file = forms.FileField(
-        help_text=f"A CSV file (comma, semicolon or tab separated) with a header row, at most "
-        f"{MAX_UPLOAD_BYTES // (1024 * 1024)} MB."
+        help_text=_(
+            "A CSV file (comma, semicolon or tab separated) with a header row, at most "
+            "%(value)s MB."
+        )
+        % {"value": MAX_UPLOAD_BYTES // (1024 * 1024)}
     )
 
     def __init__(self, *args: Any, locations: models.QuerySet[Location], **kwargs: Any) -> None:
@@ -49,8 +54,14 @@ class UploadForm(forms.Form):
         upload = self.cleaned_data["file"]
         if upload.size > MAX_UPLOAD_BYTES:  # refused before reading it
             raise forms.ValidationError(
-                f"The file is {upload.size / 1e6:.1f} MB; the limit is "
-                f"{MAX_UPLOAD_BYTES // (1024 * 1024)} MB. Split it into smaller files."
+                _(
+                    "The file is %(value)s MB; the limit is %(value2)s MB. Split it into smaller "
+                    "files."
+                )
+                % {
+                    "value": format(upload.size / 1000000.0, ".1f"),
+                    "value2": MAX_UPLOAD_BYTES // (1024 * 1024),
+                }
             )
         content: bytes = upload.read()
         try:
@@ -96,7 +107,7 @@ class ContactImportAdmin(AgencyScopedAdmin):
 
     # --- list and detail --------------------------------------------------------------------
 
-    @admin.display(description="Progress")
+    @admin.display(description=gettext_lazy("Progress"))
     def progress(self, obj: ContactImport) -> str:
         return format_html(
             '<progress max="100" value="{}" aria-label="{}%">{}%</progress> {} / {} rows',
@@ -107,16 +118,16 @@ class ContactImportAdmin(AgencyScopedAdmin):
             f"{obj.total_rows:,}",
         )
 
-    @admin.display(description="Unchanged")
+    @admin.display(description=gettext_lazy("Unchanged"))
     def unchanged(self, obj: ContactImport) -> int:
         """Rows GHL already held as they are (and blank lines): not sent."""
         return max(0, obj.done_rows - obj.created - obj.updated - obj.failed_rows)
 
-    @admin.display(description="Mapping")
+    @admin.display(description=gettext_lazy("Mapping"))
     def columns(self, obj: ContactImport) -> str:
         return ", ".join(f"{column} → {target}" for column, target in obj.mapping.items())
 
-    @admin.display(description="Error report")
+    @admin.display(description=gettext_lazy("Error report"))
     def report(self, obj: ContactImport) -> str:
         if not obj.error_report:
             return "—"
@@ -148,7 +159,7 @@ class ContactImportAdmin(AgencyScopedAdmin):
         context = self._refresh(request, extra_context, obj.status in ACTIVE)
         return super().change_view(request, object_id, form_url, context)
 
-    @admin.action(description="Resume (continue after the rows already imported)")
+    @admin.action(description=gettext_lazy("Resume (continue after the rows already imported)"))
     def resume(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         if not can_change(request):
             raise PermissionDenied
@@ -160,7 +171,14 @@ class ContactImportAdmin(AgencyScopedAdmin):
             except ApplicationError as error:
                 self.refuse(request, error)
         if resumed:
-            self.message_user(request, f"{resumed} import(s) queued again.", messages.SUCCESS)
+            self.message_user(
+                request,
+                ngettext(
+                    "%(resumed)s import queued again.", "%(resumed)s imports queued again.", resumed
+                )
+                % {"resumed": resumed},
+                messages.SUCCESS,
+            )
 
     # --- the error report -------------------------------------------------------------------
 
@@ -248,7 +266,7 @@ class ContactImportAdmin(AgencyScopedAdmin):
         pending = self._pending(request, token)
         if pending is None:
             self.message_user(
-                request, "The upload expired or is not yours; upload the file again.",
+                request, _("The upload expired or is not yours; upload the file again."),
                 messages.ERROR,
             )  # fmt: skip
             return HttpResponseRedirect(request.path)
@@ -268,7 +286,8 @@ class ContactImportAdmin(AgencyScopedAdmin):
                 cache.delete(self._key(token))
                 self.message_user(
                     request,
-                    f"{job.file_name}: {job.total_rows:,} rows queued for import.",
+                    _("%(file_name)s: %(total_rows)s rows queued for import.")
+                    % {"file_name": job.file_name, "total_rows": format(job.total_rows, ",")},
                     messages.SUCCESS,
                 )
                 return HttpResponseRedirect(

@@ -14,6 +14,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from saas_platform.kernel.errors import ApplicationError
 from tenants.admin.scoping import (
@@ -36,10 +38,12 @@ REFRESH_SECONDS = 3
 
 class PackChoiceForm(forms.Form):
     pack = forms.ChoiceField(
-        label="Industry pack",
+        label=_("Industry pack"),
         widget=forms.RadioSelect,
-        help_text="Creates the pack's custom fields in each location's GHL (those that exist "
-        "already are adopted) and checks its pipelines. Activating again is safe.",
+        help_text=_(
+            "Creates the pack's custom fields in each location's GHL (those that exist "
+            "already are adopted) and checks its pipelines. Activating again is safe."
+        ),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -60,7 +64,9 @@ class PackActionMixin:
     def has_activate_pack_permission(self, request: HttpRequest) -> bool:
         return can_change(request) or is_operator(request)
 
-    @admin.action(description="Activate an industry pack…", permissions=["activate_pack"])
+    @admin.action(
+        description=gettext_lazy("Activate an industry pack…"), permissions=["activate_pack"]
+    )
     def activate_pack(
         self, request: HttpRequest, queryset: models.QuerySet[Any]
     ) -> HttpResponse | None:
@@ -103,7 +109,12 @@ class PackActionMixin:
             return None
         self.message_user(  # type: ignore[attr-defined]
             request,
-            f"{packs()[pack_key].name}: activation queued for {len(locations)} location(s).",
+            ngettext(
+                "%(name)s: activation queued for %(locations_count)s location.",
+                "%(name)s: activation queued for %(locations_count)s locations.",
+                len(locations),
+            )
+            % {"name": packs()[pack_key].name, "locations_count": len(locations)},
             messages.SUCCESS,
         )
         opts = PackActivation._meta
@@ -128,26 +139,26 @@ class PackActivationAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
                                 "field_map", "pipelines_found", "notes", "requested_by",
                                 "last_run_at", "activated_at", "created_at")  # fmt: skip
 
-    @admin.display(description="Pack", ordering="pack_key")
+    @admin.display(description=gettext_lazy("Pack"), ordering="pack_key")
     def pack(self, obj: PackActivation) -> str:
         pack = packs().get(obj.pack_key)
         return pack.name if pack else obj.pack_key
 
-    @admin.display(description="Fields")
+    @admin.display(description=gettext_lazy("Fields"))
     def field_count(self, obj: PackActivation) -> str:
         pack = packs().get(obj.pack_key)
         return f"{len(obj.fields)} / {len(pack.fields) if pack else '?'}"
 
-    @admin.display(description="Pipelines")
+    @admin.display(description=gettext_lazy("Pipelines"))
     def pipelines(self, obj: PackActivation) -> str:
         found, missing = len(obj.pipelines_matched), len(obj.pipelines_missing)
         return f"{found} found, {missing} to create" if missing else f"{found} found"
 
-    @admin.display(description="Last error")
+    @admin.display(description=gettext_lazy("Last error"))
     def last_error(self, obj: PackActivation) -> str:
         return (obj.error[:100] + "…") if len(obj.error) > 100 else obj.error
 
-    @admin.display(description="What to do in GHL")
+    @admin.display(description=gettext_lazy("What to do in GHL"))
     def todo(self, obj: PackActivation) -> str:
         steps = pipeline_instructions(activation=obj)
         if not steps:
@@ -155,14 +166,14 @@ class PackActivationAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
         items = format_html_join("", "<li>{}</li>", ((step,) for step in steps))
         return format_html("<ol>{}</ol>", items)
 
-    @admin.display(description="Custom fields in GHL")
+    @admin.display(description=gettext_lazy("Custom fields in GHL"))
     def field_map(self, obj: PackActivation) -> str:
         pack = packs().get(obj.pack_key)
         names = {f.key: f.name for f in pack.fields} if pack else {}
         rows = ((names.get(key, key), ghl_id) for key, ghl_id in sorted(obj.fields.items()))
         return format_html("<ul>{}</ul>", format_html_join("", "<li>{}: {}</li>", rows))
 
-    @admin.display(description="Pipelines found")
+    @admin.display(description=gettext_lazy("Pipelines found"))
     def pipelines_found(self, obj: PackActivation) -> str:
         rows = ((p["name"], p["id"], len(p.get("stages") or {})) for p in obj.pipelines_matched)
         return format_html(
@@ -182,6 +193,6 @@ class StaffPackActivationAdmin(StaffAdminMixin, PackActivationAdmin):
     list_filter = ["status", "pack_key"]
     list_select_related = ["location__agency"]
 
-    @admin.display(description="Agency", ordering="location__agency__name")
+    @admin.display(description=gettext_lazy("Agency"), ordering="location__agency__name")
     def agency(self, obj: PackActivation) -> Any:
         return obj.location.agency

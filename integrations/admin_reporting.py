@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
 
 from tenants.admin.scoping import AgencyScopedAdmin, StaffAdminMixin, agency_of
 from tenants.models import Agency, Location
@@ -45,9 +46,11 @@ class ReportScheduleForm(forms.ModelForm[ReportSchedule]):
             try:
                 validate_email(address)
             except forms.ValidationError:
-                raise forms.ValidationError(f"“{address[:80]}” is not an e-mail address.") from None
+                raise forms.ValidationError(
+                    _("“%(value)s” is not an e-mail address.") % {"value": address[:80]}
+                ) from None
         if len(addresses) > 50:
-            raise forms.ValidationError("At most 50 recipients.")
+            raise forms.ValidationError(_("At most 50 recipients."))
         return "\n".join(addresses)
 
 

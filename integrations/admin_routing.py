@@ -10,6 +10,8 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from saas_platform.kernel.errors import ApplicationError
 from tenants.admin.scoping import (
@@ -42,21 +44,25 @@ def _refused(error: ApplicationError) -> forms.ValidationError:
 
 class RoutingRuleForm(forms.ModelForm[RoutingRule]):
     position = forms.IntegerField(
-        min_value=0, required=False, help_text="Rules are tried in this order. Empty: last."
+        min_value=0, required=False, help_text=_("Rules are tried in this order. Empty: last.")
     )
     conditions = JSONText(
         shape=dict,
         required=False,
-        help_text='Empty: every lead. {"all": [{"field": "source", "op": "equals", "value": '
-        '"Zillow"}]}; ops: equals, in, contains, between, gte, lte, postal_in.',
+        help_text=_(
+            'Empty: every lead. {"all": [{"field": "source", "op": "equals", "value": '
+            '"Zillow"}]}; ops: equals, in, contains, between, gte, lte, postal_in.'
+        ),
     )
     pool = JSONText(
         shape=dict,
-        help_text='{"agents": ["GHL user id", …]} and/or {"match": {"attribute": "area", '
-        '"field": "custom:<id>"}} (specialists).',
+        help_text=_(
+            '{"agents": ["GHL user id", …]} and/or {"match": {"attribute": "area", '
+            '"field": "custom:<id>"}} (specialists).'
+        ),
     )
     fallback_pool = JSONText(
-        shape=dict, required=False, help_text="Same shape; served round robin. Empty: none."
+        shape=dict, required=False, help_text=_("Same shape; served round robin. Empty: none.")
     )
 
     class Meta:
@@ -103,19 +109,19 @@ class RoutingRuleAdmin(SimulateMixin, AgencyScopedAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return ["location", "template"] if obj is not None else []
 
-    @admin.display(description="Copied from")
+    @admin.display(description=gettext_lazy("Copied from"))
     def template(self, obj: RoutingRule) -> str:
         # Said on the form: an edit here lasts only until the template is applied again.
         if obj.copied_from_id is None:
             return "— (this location's own rule)"
         return f"{obj.copied_from} — applying that routing template again overwrites this rule"
 
-    @admin.display(description="Pool")
+    @admin.display(description=gettext_lazy("Pool"))
     def pool_text(self, obj: RoutingRule) -> str:
         return _pool_text(obj.pool) + (f"; fallback {_pool_text(obj.fallback_pool)}"
                                         if obj.fallback_pool else "")  # fmt: skip
 
-    @admin.display(description="Conditions")
+    @admin.display(description=gettext_lazy("Conditions"))
     def conditions_text(self, obj: RoutingRule) -> str:
         return _condition_text(obj.conditions) or "every lead"
 
@@ -170,12 +176,12 @@ class StaffRoutingRuleAdmin(StaffAdminMixin, RoutingRuleAdmin):
 
 class AgentProfileForm(forms.ModelForm[AgentProfile]):
     attributes = JSONText(
-        shape=dict, required=False, help_text='{"area": ["Dubai Marina", "JLT"], "language": …}'
+        shape=dict, required=False, help_text=_('{"area": ["Dubai Marina", "JLT"], "language": …}')
     )
     hours = JSONText(
         shape=dict,
         required=False,
-        help_text='{"mon": [["09:00", "17:00"]], …}. Empty: always; a day left out: off.',
+        help_text=_('{"mon": [["09:00", "17:00"]], …}. Empty: always; a day left out: off.'),
     )
 
     class Meta:

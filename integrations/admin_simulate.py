@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils.translation import gettext as _
 
 from saas_platform.kernel.errors import ApplicationError
 from tenants.models import Location
@@ -25,7 +26,8 @@ class SimulateForm(forms.Form):
         min_value=1,
         max_value=MAX_DAYS,
         initial=30,
-        help_text=f"Replay the leads that arrived in the last 1 to {MAX_DAYS} days.",
+        help_text=_("Replay the leads that arrived in the last 1 to %(MAX_DAYS)s days.")
+        % {"MAX_DAYS": MAX_DAYS},
     )
 
     def __init__(self, *args: Any, locations: Any, **kwargs: Any) -> None:

@@ -10,6 +10,8 @@ from django.contrib import admin, messages
 from django.db import models
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from saas_platform.kernel.errors import ApplicationError
 from tenants.admin.scoping import (
@@ -35,7 +37,7 @@ class LocationSyncForm(forms.ModelForm[LocationSync]):
     interval_minutes = forms.IntegerField(
         min_value=5,
         max_value=1440,
-        help_text="Between 5 minutes and a day.",
+        help_text=_("Between 5 minutes and a day."),
     )
 
     class Meta:
@@ -70,19 +72,24 @@ class LocationSyncAdmin(AgencyScopedAdmin):
         runs = [sync_run_start(location=sync.location, kind=kind) for sync in queryset]
         self.message_user(
             request,
-            f"{len(runs)} sync run(s) queued; follow them under Sync runs.",
+            ngettext(
+                "%(runs_count)s sync run queued; follow them under Sync runs.",
+                "%(runs_count)s sync runs queued; follow them under Sync runs.",
+                len(runs),
+            )
+            % {"runs_count": len(runs)},
             messages.SUCCESS,
         )
 
-    @admin.action(description="Sync now (changes since the last pass)")
+    @admin.action(description=gettext_lazy("Sync now (changes since the last pass)"))
     def sync_now(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         self._start(request, queryset, SyncRun.Kind.INCREMENTAL)
 
-    @admin.action(description="Full resync (read everything again)")
+    @admin.action(description=gettext_lazy("Full resync (read everything again)"))
     def full_resync(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         self._start(request, queryset, SyncRun.Kind.BACKFILL)
 
-    @admin.action(description="Reconcile (find what webhooks missed)")
+    @admin.action(description=gettext_lazy("Reconcile (find what webhooks missed)"))
     def reconcile_now(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         self._start(request, queryset, SyncRun.Kind.RECONCILE)
 
@@ -119,7 +126,7 @@ class SyncRunAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
         "details",
     )
 
-    @admin.display(description="Progress")
+    @admin.display(description=gettext_lazy("Progress"))
     def progress(self, obj: SyncRun) -> str:
         percent = obj.percent
         if percent is None:
@@ -169,14 +176,14 @@ class MirrorContactAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
         "routing",
     )
 
-    @admin.display(description="Routing decisions")
+    @admin.display(description=gettext_lazy("Routing decisions"))
     def routing(self, obj: MirrorContact) -> str:
         return contact_decisions_html(obj, self.admin_site.name)
 
-    @admin.action(description="Export everything we hold about the person (JSON)")
+    @admin.action(description=gettext_lazy("Export everything we hold about the person (JSON)"))
     def export(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> HttpResponse | None:
         if queryset.count() != 1:
-            self.message_user(request, "Select exactly one person to export.", messages.ERROR)
+            self.message_user(request, _("Select exactly one person to export."), messages.ERROR)
             return None
         contact = queryset.select_related("location").get()
         data = contact_export(location=contact.location, ghl_contact_id=contact.ghl_id)
@@ -184,7 +191,7 @@ class MirrorContactAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
         response["Content-Disposition"] = f'attachment; filename="contact-{contact.ghl_id}.json"'
         return response
 
-    @admin.action(description="Export contacts (CSV)")
+    @admin.action(description=gettext_lazy("Export contacts (CSV)"))
     def export_csv(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> Any:
         """The selected contacts (all of a location: filter by it, then "select all") as CSV."""
         from .bulk.csv_io import contacts_csv_export, contacts_csv_filename
@@ -192,7 +199,9 @@ class MirrorContactAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
         locations = list(queryset.order_by().values_list("location", flat=True).distinct()[:2])
         if len(locations) != 1:
             self.message_user(
-                request, "Export one location at a time: filter by location first.", messages.ERROR
+                request,
+                _("Export one location at a time: filter by location first."),
+                messages.ERROR,
             )
             return None
         location = Location.objects.for_agency(agency_of(request)).get(pk=locations[0])
@@ -202,7 +211,9 @@ class MirrorContactAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
 
-    @admin.action(description="Erase the selected people everywhere (GHL, our copies, syncs)")
+    @admin.action(
+        description=gettext_lazy("Erase the selected people everywhere (GHL, our copies, syncs)")
+    )
     def erase(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         erased, refused = 0, []
         for contact in queryset.select_related("location"):
@@ -216,7 +227,12 @@ class MirrorContactAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
             except ApplicationError as error:
                 refused.append(f"{contact.ghl_id}: {error.message}")
         if erased:
-            self.message_user(request, f"Erased {erased} contact(s).", messages.SUCCESS)
+            self.message_user(
+                request,
+                ngettext("Erased %(erased)s contact.", "Erased %(erased)s contacts.", erased)
+                % {"erased": erased},
+                messages.SUCCESS,
+            )
         for line in refused:
             self.message_user(request, line, messages.ERROR)
 

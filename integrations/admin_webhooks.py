@@ -12,6 +12,8 @@ from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from saas_platform.kernel.errors import ApplicationError
 from tenants.admin.scoping import (
@@ -118,16 +120,16 @@ class WebhookEndpointAdmin(AgencyScopedAdmin):
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         services.endpoint_delete(endpoint=obj, acting_user=_user(request))
 
-    @admin.action(description="Roll the signing secret (one endpoint)")
+    @admin.action(description=gettext_lazy("Roll the signing secret (one endpoint)"))
     def roll_secret(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> Any:
         if queryset.count() != 1:
-            self.message_user(request, "Select exactly one endpoint.", messages.ERROR)
+            self.message_user(request, _("Select exactly one endpoint."), messages.ERROR)
             return None
         endpoint = queryset.get()
         secret = services.endpoint_secret_roll(endpoint=endpoint, acting_user=_user(request))
         return _secret_response(request, self.admin_site, endpoint, secret)
 
-    @admin.action(description="Send a test event")
+    @admin.action(description=gettext_lazy("Send a test event"))
     def send_test_event(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         sent = 0
         for endpoint in queryset.filter(enabled=True, location__isnull=False):
@@ -137,7 +139,14 @@ class WebhookEndpointAdmin(AgencyScopedAdmin):
             sent += 1
         skipped = queryset.count() - sent
         note = f" ({skipped} skipped: turned off, or for every client)" if skipped else ""
-        self.message_user(request, f"{sent} test event(s) queued{note}.", messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext(
+                "%(sent)s test event queued%(note)s.", "%(sent)s test events queued%(note)s.", sent
+            )
+            % {"sent": sent, "note": note},
+            messages.SUCCESS,
+        )
 
 
 class WebhookDeliveryAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
@@ -171,21 +180,34 @@ class WebhookDeliveryAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
     )
     actions = ["replay"]
 
-    @admin.display(description="Event")
+    @admin.display(description=gettext_lazy("Event"))
     def event_type(self, obj: WebhookDelivery) -> str:
         return obj.event.type
 
-    @admin.action(description="Replay (send again now)")
+    @admin.action(description=gettext_lazy("Replay (send again now)"))
     def replay(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         replayed = 0
         for delivery in queryset.select_related("endpoint"):
             try:
                 services.delivery_replay(delivery=delivery, acting_user=_user(request))
             except ApplicationError as exc:
-                self.message_user(request, f"{delivery}: {exc.message}", messages.ERROR)
+                self.message_user(
+                    request,
+                    _("%(delivery)s: %(message)s") % {"delivery": delivery, "message": exc.message},
+                    messages.ERROR,
+                )
             else:
                 replayed += 1
-        self.message_user(request, f"{replayed} deliver(ies) queued again.", messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext(
+                "%(replayed)s delivery queued again.",
+                "%(replayed)s deliveries queued again.",
+                replayed,
+            )
+            % {"replayed": replayed},
+            messages.SUCCESS,
+        )
 
 
 class StaffWebhookEndpointAdmin(StaffAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin[Any]):

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class IntegrationsConfig(AppConfig):
@@ -17,15 +18,15 @@ class IntegrationsConfig(AppConfig):
         from tenants.portal import Section, register_section
 
         # Workspace pages (integrations.portal) in the client's side navigation.
-        register_section(Section("dashboard", "Dashboard", "workspace:dashboard", "member", 10))
-        register_section(Section("contacts", "Contacts", "workspace:contacts", "member", 20))
-        register_section(Section("pipeline", "Pipeline", "workspace:pipeline", "member", 30))
+        register_section(Section("dashboard", _("Dashboard"), "workspace:dashboard", "member", 10))
+        register_section(Section("contacts", _("Contacts"), "workspace:contacts", "member", 20))
+        register_section(Section("pipeline", _("Pipeline"), "workspace:pipeline", "member", 30))
         register_section(
-            Section("appointments", "Appointments", "workspace:appointments", "member", 40)
+            Section("appointments", _("Appointments"), "workspace:appointments", "member", 40)
         )
-        register_section(Section("routing", "Lead routing", "workspace:routing", "admin", 50))
-        register_section(Section("sync", "Sync", "workspace:sync", "admin", 60))
-        register_section(Section("webhooks", "Webhooks", "workspace:webhooks", "admin", 87))
+        register_section(Section("routing", _("Lead routing"), "workspace:routing", "admin", 50))
+        register_section(Section("sync", _("Sync"), "workspace:sync", "admin", 60))
+        register_section(Section("webhooks", _("Webhooks"), "workspace:webhooks", "admin", 87))
 
         # The agency pages: cross-location reports and the overview's health columns.
         from integrations.portal.agency_health import location_health
@@ -36,6 +37,6 @@ class IntegrationsConfig(AppConfig):
         )
 
         register_agency_section(
-            AgencySection("reports", "Reports", "agency_reports:reports", order=20)
+            AgencySection("reports", _("Reports"), "agency_reports:reports", order=20)
         )
         register_location_facts("integrations", location_health)

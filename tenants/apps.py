@@ -2,6 +2,7 @@ from typing import Any
 
 from django.apps import AppConfig
 from django.core import checks
+from django.utils.translation import gettext_lazy as _
 
 # allauth assumes one platform-wide account per email when email is the login. Ours are unique per
 # agency (the User constraints, the realm backend, the realm-scoped forms in tenants.accounts), so
@@ -29,19 +30,21 @@ class TenantsConfig(AppConfig):
 
         from .portal import Section, register_section
 
-        register_section(Section("team", "Team", "portal:team", access="admin", order=80))
+        register_section(Section("team", _("Team"), "portal:team", access="admin", order=80))
         register_section(
-            Section("settings", "Settings", "portal:settings", access="admin", order=90)
+            Section("settings", _("Settings"), "portal:settings", access="admin", order=90)
         )
-        register_section(Section("api_keys", "API keys", "portal:api-keys", "admin", 85))
+        register_section(Section("api_keys", _("API keys"), "portal:api-keys", "admin", 85))
 
         # The agency pages' side navigation (tenants.portal_agency).
         from .portal_agency import AgencySection, register_agency_section
 
-        register_agency_section(AgencySection("overview", "Locations", "portal:agency", order=10))
         register_agency_section(
-            AgencySection("branding", "Branding", "portal:agency-branding", order=40)
+            AgencySection("overview", _("Locations"), "portal:agency", order=10)
         )
         register_agency_section(
-            AgencySection("domains", "Domains", "portal:agency-domains", order=50)
+            AgencySection("branding", _("Branding"), "portal:agency-branding", order=40)
+        )
+        register_agency_section(
+            AgencySection("domains", _("Domains"), "portal:agency-domains", order=50)
         )

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from saas_platform.kernel.models import TimeStampedModel
 from saas_platform.kernel.scoping import ScopedManager, TenantOwnedModel
@@ -25,9 +26,9 @@ class LocationEntitlements(TimeStampedModel, TenantOwnedModel):
     TENANT_FIELD: ClassVar[str] = "location"
 
     class State(models.TextChoices):
-        ACTIVE = "active", "Active"
-        GRACE = "grace", "Payment overdue (grace period)"
-        PAUSED = "paused", "Paused (unpaid)"
+        ACTIVE = "active", _("Active")
+        GRACE = "grace", _("Payment overdue (grace period)")
+        PAUSED = "paused", _("Paused (unpaid)")
 
     location = models.OneToOneField(Location, on_delete=models.CASCADE, related_name="entitlements")
     granted = models.JSONField(default=dict, blank=True)

@@ -20,6 +20,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from saas_platform.kernel.models import TimeStampedModel
 from saas_platform.kernel.scoping import ScopedManager, ScopedQuerySet, TenantOwnedModel
@@ -35,14 +36,18 @@ HOSTNAME_RE = re.compile(
 def validate_hostname(value: str) -> None:
     if value != value.lower() or not HOSTNAME_RE.match(value):
         raise ValidationError(
-            "Enter a domain name such as portal.example.com (lower case, no scheme, no port, "
-            "no path)."
+            _(
+                "Enter a domain name such as portal.example.com (lower case, no scheme, no port, "
+                "no path)."
+            )
         )
 
 
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
-        raise ValidationError(f"{value!r} is not a known IANA time zone (e.g. Asia/Dubai).")
+        raise ValidationError(
+            _("%(value)s is not a known IANA time zone (e.g. Asia/Dubai).") % {"value": repr(value)}
+        )
 
 
 class HttpsURLField(models.URLField):  # type: ignore[type-arg]
@@ -80,28 +85,30 @@ AgencyOwnedManager = ScopedManager.from_queryset(AgencyOwnedQuerySet)
 
 class Agency(TimeStampedModel):
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        SUSPENDED = "suspended", "Suspended"
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(
         max_length=50,
         unique=True,
-        help_text="Used for the platform subdomain: <slug>.<platform domain>.",
+        help_text=_("Used for the platform subdomain: <slug>.<platform domain>."),
     )
     ghl_company_id = models.CharField(
         "GHL company id", max_length=64, unique=True, null=True, blank=True, validators=[GHL_ID]
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
     allow_self_signup = models.BooleanField(
-        default=False, help_text="Let clients sign up on the portal without an invitation."
+        default=False, help_text=_("Let clients sign up on the portal without an invitation.")
     )
     allow_sso_join = models.BooleanField(
         "let CRM users join by single sign-on",
         default=False,
-        help_text="People signed in to your CRM who open the portal from its menu link get an "
-        "account on their first visit: agency users as agency staff, sub-account users as "
-        "members of their business. Off: only people who already have an account get in.",
+        help_text=_(
+            "People signed in to your CRM who open the portal from its menu link get an "
+            "account on their first visit: agency users as agency staff, sub-account users as "
+            "members of their business. Off: only people who already have an account get in."
+        ),
     )
 
     class Meta:
@@ -116,8 +123,8 @@ class AgencyDomain(TimeStampedModel, TenantOwnedModel):
     TENANT_FIELD: ClassVar[str] = "agency"
 
     class Kind(models.TextChoices):
-        PLATFORM = "platform", "Platform subdomain"
-        CUSTOM = "custom", "Custom domain"
+        PLATFORM = "platform", _("Platform subdomain")
+        CUSTOM = "custom", _("Custom domain")
 
     agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="domains")
     domain = models.CharField(max_length=253, unique=True, validators=[validate_hostname])
@@ -156,11 +163,11 @@ class Branding(TimeStampedModel, TenantOwnedModel):
     TENANT_FIELD: ClassVar[str] = "agency"
 
     class Font(models.TextChoices):
-        SYSTEM = "system", "System UI"
-        INTER = "inter", "Inter"
-        SERIF = "serif", "Serif"
-        ROUNDED = "rounded", "Rounded"
-        MONO = "mono", "Monospace"
+        SYSTEM = "system", _("System UI")
+        INTER = "inter", _("Inter")
+        SERIF = "serif", _("Serif")
+        ROUNDED = "rounded", _("Rounded")
+        MONO = "mono", _("Monospace")
 
     agency = models.OneToOneField(Agency, on_delete=models.CASCADE, related_name="branding")
     display_name = models.CharField(max_length=200)
@@ -188,15 +195,15 @@ class Location(TimeStampedModel, TenantOwnedModel):
     TENANT_FIELD: ClassVar[str] = "agency"
 
     class Industry(models.TextChoices):
-        REAL_ESTATE = "real_estate", "Real estate"
-        HOME_SERVICES = "home_services", "Home services"
-        HEALTH_CLINIC = "health_clinic", "Health clinic"
-        GENERIC = "generic", "Generic"
+        REAL_ESTATE = "real_estate", _("Real estate")
+        HOME_SERVICES = "home_services", _("Home services")
+        HEALTH_CLINIC = "health_clinic", _("Health clinic")
+        GENERIC = "generic", _("Generic")
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        PAUSED = "paused", "Paused"
-        ARCHIVED = "archived", "Archived"
+        ACTIVE = "active", _("Active")
+        PAUSED = "paused", _("Paused")
+        ARCHIVED = "archived", _("Archived")
 
     agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="locations")
     name = models.CharField(max_length=200)
@@ -251,13 +258,15 @@ class User(AbstractBaseUser, PermissionsMixin):
         null=True,
         blank=True,
         related_name="users",
-        help_text="The agency whose portal this account belongs to; empty for platform operators.",
+        help_text=_(
+            "The agency whose portal this account belongs to; empty for platform operators."
+        ),
     )
     email = models.EmailField()
     full_name = models.CharField(max_length=200, blank=True)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(
-        default=False, help_text="Platform operator: may use the staff admin."
+        default=False, help_text=_("Platform operator: may use the staff admin.")
     )
     date_joined = models.DateTimeField(default=timezone.now)
 
@@ -298,11 +307,11 @@ class Membership(TimeStampedModel, TenantOwnedModel):
     TENANT_FIELD: ClassVar[str] = "agency"
 
     class Role(models.TextChoices):
-        AGENCY_OWNER = "agency_owner", "Agency owner"
-        AGENCY_ADMIN = "agency_admin", "Agency admin"
-        AGENCY_STAFF = "agency_staff", "Agency staff"
-        CLIENT_ADMIN = "client_admin", "Client admin"
-        CLIENT_MEMBER = "client_member", "Client member"
+        AGENCY_OWNER = "agency_owner", _("Agency owner")
+        AGENCY_ADMIN = "agency_admin", _("Agency admin")
+        AGENCY_STAFF = "agency_staff", _("Agency staff")
+        CLIENT_ADMIN = "client_admin", _("Client admin")
+        CLIENT_MEMBER = "client_member", _("Client member")
 
     AGENCY_ROLES: ClassVar[frozenset[str]] = frozenset(
         {Role.AGENCY_OWNER, Role.AGENCY_ADMIN, Role.AGENCY_STAFF}
@@ -374,12 +383,12 @@ class AuditLogEntry(TenantOwnedModel):
     actor = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_entries"
     )
-    action = models.CharField(max_length=100, help_text="Dotted name, e.g. location.updated.")
+    action = models.CharField(max_length=100, help_text=_("Dotted name, e.g. location.updated."))
     target_type = models.CharField(max_length=100)
     target_id = models.CharField(max_length=64)
     target_repr = models.CharField(max_length=200)
     changes = models.JSONField(
-        default=dict, blank=True, help_text="{field: [old, new]} for every field that changed."
+        default=dict, blank=True, help_text=_("{field: [old, new]} for every field that changed.")
     )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 

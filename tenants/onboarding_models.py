@@ -8,6 +8,7 @@ from typing import ClassVar
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from saas_platform.kernel.models import TimeStampedModel
 from saas_platform.kernel.scoping import TenantOwnedModel
@@ -64,9 +65,9 @@ class LocationRequest(TimeStampedModel, TenantOwnedModel):
     TENANT_FIELD: ClassVar[str] = "agency"
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        APPROVED = "approved", "Approved"
-        DECLINED = "declined", "Declined"
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Approved")
+        DECLINED = "declined", _("Declined")
 
     agency = models.ForeignKey(
         "tenants.Agency", on_delete=models.CASCADE, related_name="location_requests"

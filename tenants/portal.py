@@ -18,6 +18,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+from django_stubs_ext import StrOrPromise
 
 from . import selectors
 from .models import Agency, Location, Membership, User
@@ -33,7 +35,7 @@ View = TypeVar("View", bound=Callable[..., HttpResponse])
 @dataclass(frozen=True)
 class Section:
     key: str
-    label: str
+    label: StrOrPromise
     url_name: str  # reversed with location_id only
     access: Access = "member"
     order: int = 100
@@ -88,7 +90,7 @@ def may_open(role: PortalRole, access: Access) -> bool:
 @dataclass(frozen=True)
 class NavItem:
     key: str
-    label: str
+    label: StrOrPromise
     url: str
 
 
@@ -136,7 +138,7 @@ def location_page(*, section: str, access: Access = "member") -> Callable[[View]
                 raise Http404
             location, role = found
             if not may_open(role, access):
-                raise PermissionDenied("Only the business's administrators can open this page.")
+                raise PermissionDenied(_("Only the business's administrators can open this page."))
             request.workspace = Workspace(  # type: ignore[attr-defined]
                 location=location,
                 role=role,

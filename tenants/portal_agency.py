@@ -19,6 +19,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+from django_stubs_ext import StrOrPromise
 
 from . import selectors
 from .models import Agency, Membership, User
@@ -31,7 +33,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 @dataclass(frozen=True)
 class AgencySection:
     key: str
-    label: str
+    label: StrOrPromise
     url_name: str  # reversed without arguments
     access: AgencyAccess = "staff"
     order: int = 100
@@ -86,7 +88,7 @@ def may_open(role: str, access: AgencyAccess) -> bool:
 @dataclass(frozen=True)
 class AgencyNavItem:
     key: str
-    label: str
+    label: StrOrPromise
     url: str
 
 
@@ -130,9 +132,9 @@ def agency_page(*, section: str, access: AgencyAccess = "staff") -> Callable[[Vi
                 raise Http404
             is_admin = role in Membership.AGENCY_ADMIN_ROLES
             if not may_open(role, access):
-                raise PermissionDenied("Only the agency's owners and admins can open this page.")
+                raise PermissionDenied(_("Only the agency's owners and admins can open this page."))
             if request.method not in SAFE_METHODS and not is_admin:
-                raise PermissionDenied("Only the agency's owners and admins can change this.")
+                raise PermissionDenied(_("Only the agency's owners and admins can change this."))
             request.agency_workspace = AgencyWorkspace(  # type: ignore[attr-defined]
                 agency=agency, role=role, nav=agency_navigation(role=role), section=section
             )

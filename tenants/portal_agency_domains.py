@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from saas_platform.kernel.errors import ApplicationError
@@ -20,9 +21,9 @@ from .request import actor
 
 class DomainAddForm(forms.Form):
     domain = forms.CharField(
-        label="Domain",
+        label=_("Domain"),
         max_length=253,
-        help_text="A domain or subdomain you own, e.g. portal.youragency.com.",
+        help_text=_("A domain or subdomain you own, e.g. portal.youragency.com."),
     )
 
 
@@ -71,7 +72,8 @@ def domains_page(request: HttpRequest, agency: Agency) -> HttpResponse:
             else:
                 messages.success(
                     request,
-                    f"{added.domain} added. Create the DNS records below, then press Verify.",
+                    _("%(domain)s added. Create the DNS records below, then press Verify.")
+                    % {"domain": added.domain},
                 )
                 return redirect("portal:agency-domains")
         status = 400
@@ -88,13 +90,16 @@ def domains_page(request: HttpRequest, agency: Agency) -> HttpResponse:
 def domain_verify(request: HttpRequest, agency: Agency, domain_id: int) -> HttpResponse:
     domain = _domain(agency, domain_id)
     if services.agency_domain_check(domain=domain):
-        messages.success(request, f"{domain.domain} is verified.")
+        messages.success(request, _("%(domain)s is verified.") % {"domain": domain.domain})
     else:
         messages.warning(
             request,
-            f"{domain.domain} is not verified yet: no TXT record at "
-            f"{dns.verification_record_name(domain.domain)} carries the value shown. DNS changes "
-            "can take a while to spread; we also keep checking by ourselves for a week.",
+            _(
+                "%(domain)s is not verified yet: no TXT record at %(value)s carries the value "
+                "shown. DNS changes can take a while to spread; we also keep checking by "
+                "ourselves for a week."
+            )
+            % {"domain": domain.domain, "value": dns.verification_record_name(domain.domain)},
         )
     return redirect("portal:agency-domains")
 
@@ -108,7 +113,9 @@ def domain_make_primary(request: HttpRequest, agency: Agency, domain_id: int) ->
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"{domain.domain} is now your primary domain.")
+        messages.success(
+            request, _("%(domain)s is now your primary domain.") % {"domain": domain.domain}
+        )
     return redirect("portal:agency-domains")
 
 
@@ -122,5 +129,5 @@ def domain_remove(request: HttpRequest, agency: Agency, domain_id: int) -> HttpR
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"{name} removed.")
+        messages.success(request, _("%(name)s removed.") % {"name": name})
     return redirect("portal:agency-domains")

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from . import services
@@ -27,19 +28,19 @@ class PortalBrandingForm(BrandingForm):
 
     class Meta(BrandingForm.Meta):
         labels = {
-            "display_name": "Brand name",
-            "logo_url": "Logo address (URL)",
-            "favicon_url": "Browser icon address (URL)",
-            "primary_color": "Primary colour",
-            "accent_color": "Accent colour",
-            "background_color": "Background colour",
-            "support_email": "Support e-mail",
+            "display_name": _("Brand name"),
+            "logo_url": _("Logo address (URL)"),
+            "favicon_url": _("Browser icon address (URL)"),
+            "primary_color": _("Primary colour"),
+            "accent_color": _("Accent colour"),
+            "background_color": _("Background colour"),
+            "support_email": _("Support e-mail"),
             "sender_name": "E-mail sender name",
         }
         help_texts = {
-            "primary_color": "Hex colour such as #1f6feb.",
-            "accent_color": "Hex colour such as #f59e0b.",
-            "background_color": "Hex colour such as #ffffff.",
+            "primary_color": _("Hex colour such as #1f6feb."),
+            "accent_color": _("Hex colour such as #f59e0b."),
+            "background_color": _("Hex colour such as #ffffff."),
         }
 
 
@@ -82,7 +83,7 @@ def branding_page(request: HttpRequest, agency: Agency) -> HttpResponse:
                 data=data,
             )
             theme = theme_of(saved)
-            messages.success(request, "Branding saved." if data else "Nothing to change.")
+            messages.success(request, _("Branding saved.") if data else _("Nothing to change."))
             if theme.adjustments:
                 messages.warning(request, adjustments_message(theme))
             return redirect("portal:agency-branding")

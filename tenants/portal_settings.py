@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
 from saas_platform.kernel.errors import ApplicationError
@@ -27,10 +28,10 @@ def _zone_choices() -> list[tuple[str, str]]:
 
 
 class LocationSettingsForm(forms.Form):
-    name = forms.CharField(label="Business name", max_length=200)
+    name = forms.CharField(label=_("Business name"), max_length=200)
     timezone = forms.CharField(
-        label="Time zone",
-        help_text="Reports, reminders and dates are shown in this time zone.",
+        label=_("Time zone"),
+        help_text=_("Reports, reminders and dates are shown in this time zone."),
         # A list to pick from; the value is still checked, as a posted form can send anything.
         widget=forms.Select(choices=_zone_choices()),
     )
@@ -38,14 +39,18 @@ class LocationSettingsForm(forms.Form):
     def clean_name(self) -> str:
         name = str(self.cleaned_data["name"]).strip()
         if not name:
-            raise forms.ValidationError("Enter the business's name.")
+            raise forms.ValidationError(_("Enter the business's name."))
         return name
 
     def clean_timezone(self) -> str:
         zone = str(self.cleaned_data["timezone"]).strip()
         if zone not in zoneinfo.available_timezones():
             raise forms.ValidationError(
-                f"“{zone}” is not a time zone we know. Choose one from the list, e.g. Asia/Dubai."
+                _(
+                    "“%(zone)s” is not a time zone we know. Choose one from the list, e.g. "
+                    "Asia/Dubai."
+                )
+                % {"zone": zone}
             )
         return zone
 
@@ -58,7 +63,7 @@ def settings_page(request: HttpRequest, location: Location) -> HttpResponse:
     form = LocationSettingsForm(initial={"name": location.name, "timezone": location.timezone})
     if request.method == "POST":
         if not may_edit:
-            raise PermissionDenied("Only the business's administrators can change its settings.")
+            raise PermissionDenied(_("Only the business's administrators can change its settings."))
         form = LocationSettingsForm(request.POST)
         if form.is_valid():
             try:
@@ -66,7 +71,7 @@ def settings_page(request: HttpRequest, location: Location) -> HttpResponse:
             except ApplicationError as exc:
                 form.add_error(None, exc.message)
             else:
-                messages.success(request, "Settings saved.")
+                messages.success(request, _("Settings saved."))
                 return redirect("portal:settings", location_id=location.pk)
     return render(
         request,

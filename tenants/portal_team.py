@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from saas_platform.kernel.errors import ApplicationError
@@ -28,8 +29,8 @@ from .services.team import (
 MEMBERS_PER_PAGE = 25
 # What clients call the two client roles.
 ROLE_LABELS = {
-    Membership.Role.CLIENT_ADMIN: "Administrator",
-    Membership.Role.CLIENT_MEMBER: "Member",
+    Membership.Role.CLIENT_ADMIN: _("Administrator"),
+    Membership.Role.CLIENT_MEMBER: _("Member"),
 }
 ROLE_CHOICES = list(ROLE_LABELS.items())
 AGENCY_ROLE_ORDER = [
@@ -40,12 +41,12 @@ AGENCY_ROLE_ORDER = [
 
 
 class InviteForm(forms.Form):
-    email = forms.EmailField(label="E-mail address", max_length=254)
+    email = forms.EmailField(label=_("E-mail address"), max_length=254)
     role = forms.ChoiceField(
-        label="Role",
+        label=_("Role"),
         choices=ROLE_CHOICES,
         initial=Membership.Role.CLIENT_MEMBER,
-        help_text="Administrators also manage the team, billing and settings.",
+        help_text=_("Administrators also manage the team, billing and settings."),
     )
 
 
@@ -56,7 +57,7 @@ class RoleForm(forms.Form):
 def _acting_admin(request: HttpRequest, location: Location) -> User:
     user = request.user
     if not isinstance(user, User) or not location_may_administer(user=user, location=location):
-        raise PermissionDenied("Only the business's administrators can change its team.")
+        raise PermissionDenied(_("Only the business's administrators can change its team."))
     return user
 
 
@@ -82,7 +83,7 @@ def team_page(request: HttpRequest, location: Location) -> HttpResponse:
                     "email" if email.lower() in exc.message.lower() else None, exc.message
                 )
             else:
-                messages.success(request, f"Invitation sent to {email}.")
+                messages.success(request, _("Invitation sent to %(email)s.") % {"email": email})
                 return _back(location)
     return render(request, "portal/team/page.html", _context(request, location, form))
 
@@ -153,7 +154,7 @@ def member_role(request: HttpRequest, location: Location, membership_id: int) ->
     acting = _acting_admin(request, location)
     form = RoleForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose a role: administrator or member.")
+        messages.error(request, _("Choose a role: administrator or member."))
         return _back(location)
     role = form.cleaned_data["role"]
     try:
@@ -161,7 +162,11 @@ def member_role(request: HttpRequest, location: Location, membership_id: int) ->
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"{membership.user.email} is now {ROLE_LABELS[role].lower()}.")
+        messages.success(
+            request,
+            _("%(email)s is now %(value)s.")
+            % {"email": membership.user.email, "value": ROLE_LABELS[role].lower()},
+        )
     return _back(location)
 
 
@@ -176,7 +181,11 @@ def member_remove(request: HttpRequest, location: Location, membership_id: int) 
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"{email} no longer has access to {location.name}.")
+        messages.success(
+            request,
+            _("%(email)s no longer has access to %(name)s.")
+            % {"email": email, "name": location.name},
+        )
         if membership.user_id == acting.pk:  # removed themselves: this workspace is gone
             return redirect("portal:home")
     return _back(location)
@@ -194,7 +203,9 @@ def invitation_send_again(
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Invitation sent again to {invitation.email}.")
+        messages.success(
+            request, _("Invitation sent again to %(email)s.") % {"email": invitation.email}
+        )
     return _back(location)
 
 
@@ -210,5 +221,7 @@ def invitation_withdraw(
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"The invitation to {invitation.email} was canceled.")
+        messages.success(
+            request, _("The invitation to %(email)s was canceled.") % {"email": invitation.email}
+        )
     return _back(location)

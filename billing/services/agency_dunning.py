@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Case, IntegerField, Value, When
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from saas_platform.kernel.logging import get_logger
 from tenants import selectors as tenant_selectors
@@ -122,7 +123,8 @@ def agency_subscription_reminder_send(*, subscription_pk: int, now: datetime | N
         "url": tenant_selectors.agency_portal_url(agency, PAYMENT_PAGE),
     }
     EmailMessage(
-        subject=f"{settings.PLATFORM_NAME}: your agency's payment did not go through",
+        subject=_("%(platform)s: your agency's payment did not go through")
+        % {"platform": settings.PLATFORM_NAME},
         body=render_to_string("emails/agency_payment_reminder.txt", context),
         from_email=f"{settings.PLATFORM_NAME} <{settings.DEFAULT_FROM_EMAIL}>",
         to=recipients,

@@ -10,6 +10,7 @@ from typing import Any
 import stripe
 from django.conf import settings
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from saas_platform.kernel.errors import ApplicationError, NotFound
 from saas_platform.kernel.logging import get_logger
@@ -35,20 +36,22 @@ HOLDING_STATUSES = (
 def checkout_start(*, location: Location, plan: Plan, acting_user: User) -> str:
     """The URL of a Stripe Checkout Session subscribing the location to the plan."""
     if plan.agency_id is None or plan.agency_id != location.agency_id:
-        raise ApplicationError("This plan is not on sale to this client.")
+        raise ApplicationError(_("This plan is not on sale to this client."))
     if not plan.active:
-        raise ApplicationError("This plan is no longer on sale.")
+        raise ApplicationError(_("This plan is no longer on sale."))
     if not plan.stripe_price_id:
-        raise ApplicationError("This plan is not ready in Stripe yet; save it again to sync it.")
+        raise ApplicationError(_("This plan is not ready in Stripe yet; save it again to sync it."))
     account: StripeAccount | None = StripeAccount.objects.for_agency(location.agency).first()
     if account is None or not account.charges_enabled or not account.payouts_enabled:
-        raise ApplicationError("The agency's Stripe account cannot take payments yet.")
+        raise ApplicationError(_("The agency's Stripe account cannot take payments yet."))
     if Subscription.objects.for_location(location).filter(status__in=HOLDING_STATUSES).exists():
-        raise ApplicationError("This client already has a subscription.")
+        raise ApplicationError(_("This client already has a subscription."))
     try:
         back = tenant_selectors.agency_portal_url(location.agency, billing_page_path(location))
     except NotFound as exc:
-        raise ApplicationError("The agency has no primary domain to return the client to.") from exc
+        raise ApplicationError(
+            _("The agency has no primary domain to return the client to.")
+        ) from exc
     meta = {
         "location_id": str(location.pk),
         "agency_id": str(location.agency_id),

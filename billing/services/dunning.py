@@ -15,6 +15,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from saas_platform.kernel.logging import get_logger
 from tenants import selectors as tenant_selectors
@@ -101,7 +102,7 @@ def subscription_reminder_send(*, subscription_pk: int, now: datetime | None = N
     }
     sender = branding.sender_name or branding.display_name
     EmailMultiAlternatives(
-        subject=f"{branding.display_name}: your payment did not go through",
+        subject=_("%(brand)s: your payment did not go through") % {"brand": branding.display_name},
         body=render_to_string("emails/billing_payment_reminder.txt", context),
         from_email=f"{sender} <{settings.DEFAULT_FROM_EMAIL}>",
         to=recipients,

@@ -12,6 +12,7 @@ from typing import Any
 
 import stripe
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from saas_platform.kernel.errors import ApplicationError
 from saas_platform.kernel.logging import get_logger
@@ -32,33 +33,41 @@ PRICE_FIELDS = ("amount", "currency", "interval")
 def _validate(data: Mapping[str, Any], *, platform: bool) -> dict[str, Any]:
     unknown = sorted(set(data) - set(PLAN_FIELDS))
     if unknown:
-        raise ApplicationError(f"These fields cannot be set on a plan: {', '.join(unknown)}.")
+        raise ApplicationError(
+            _("These fields cannot be set on a plan: %(value)s.") % {"value": ", ".join(unknown)}
+        )
     clean = dict(data)
     if "name" in clean:
         clean["name"] = str(clean["name"]).strip()
         if not clean["name"] or len(clean["name"]) > 120:
-            raise ApplicationError("A plan needs a name of at most 120 characters.")
+            raise ApplicationError(_("A plan needs a name of at most 120 characters."))
     if "amount" in clean:
         amount = clean["amount"]
         if isinstance(amount, bool) or not isinstance(amount, int):
-            raise ApplicationError("The price must be a whole number of cents (minor units).")
+            raise ApplicationError(_("The price must be a whole number of cents (minor units)."))
         if amount < 0:
-            raise ApplicationError("The price cannot be negative.")
+            raise ApplicationError(_("The price cannot be negative."))
         if amount > MAX_AMOUNT:
-            raise ApplicationError(f"The price cannot exceed {MAX_AMOUNT} minor units.")
+            raise ApplicationError(
+                _("The price cannot exceed %(MAX_AMOUNT)s minor units.")
+                % {"MAX_AMOUNT": MAX_AMOUNT}
+            )
     if "currency" in clean:
         clean["currency"] = str(clean["currency"]).strip().lower()
         if clean["currency"] not in SUPPORTED:
             raise ApplicationError(
-                f"Stripe does not support the currency {clean['currency']!r}; use an ISO code "
-                "such as usd, eur or aed."
+                _(
+                    "Stripe does not support the currency %(value)s; use an ISO code such as "
+                    "usd, eur or aed."
+                )
+                % {"value": repr(clean["currency"])}
             )
     if "interval" in clean and clean["interval"] not in Plan.Interval.values:
-        raise ApplicationError("The interval must be month or year.")
+        raise ApplicationError(_("The interval must be month or year."))
     if "trial_days" in clean:
         days = clean["trial_days"]
         if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= 730:
-            raise ApplicationError("Trial days must be a whole number from 0 to 730.")
+            raise ApplicationError(_("Trial days must be a whole number from 0 to 730."))
     if "entitlements" in clean:
         # The platform's plans grant agencies agency-wide entitlements; agencies' plans grant
         # their clients location entitlements.
@@ -75,12 +84,14 @@ def _account_for(agency: Agency | None) -> str | None:
     account: StripeAccount | None = StripeAccount.objects.for_agency(agency).first()
     if account is None:
         raise ApplicationError(
-            "Connect a Stripe account before selling plans (Billing → Stripe account)."
+            _("Connect a Stripe account before selling plans (Billing → Stripe account).")
         )
     if not account.payouts_enabled or not account.charges_enabled:
         raise ApplicationError(
-            "Your Stripe account cannot take payments or pay out yet: finish Stripe's "
-            "onboarding (Billing → Stripe account), then save the plan again."
+            _(
+                "Your Stripe account cannot take payments or pay out yet: finish Stripe's "
+                "onboarding (Billing → Stripe account), then save the plan again."
+            )
         )
     return account.stripe_account_id
 
@@ -107,10 +118,12 @@ def plan_save(
     if plan is None:
         missing = [f for f in ("name", "amount", "currency") if f not in clean]
         if missing:
-            raise ApplicationError(f"A new plan needs: {', '.join(missing)}.")
+            raise ApplicationError(
+                _("A new plan needs: %(value)s.") % {"value": ", ".join(missing)}
+            )
         plan = Plan(agency=agency)
     elif plan.agency_id != (agency.pk if agency else None):
-        raise ApplicationError("No such plan.")
+        raise ApplicationError(_("No such plan."))
     account = _account_for(agency)
     changes: dict[str, tuple[Any, Any]] = {}
     for field, new in clean.items():

@@ -13,6 +13,7 @@ import stripe
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from saas_platform.kernel.errors import ApplicationError, NotFound
 from saas_platform.kernel.logging import get_logger
@@ -34,10 +35,10 @@ def subscription_create(
     """Subscribe a client to one of its agency's plans: a customer and a subscription on the
     agency's connected account, the platform's fee on each invoice."""
     if plan.agency_id != location.agency_id or not plan.active or not plan.stripe_price_id:
-        raise ApplicationError("This plan is not on sale to this client.")
+        raise ApplicationError(_("This plan is not on sale to this client."))
     account: StripeAccount | None = StripeAccount.objects.for_agency(location.agency).first()
     if account is None or not account.payouts_enabled or not account.charges_enabled:
-        raise ApplicationError("The agency's Stripe account cannot take payments yet.")
+        raise ApplicationError(_("The agency's Stripe account cannot take payments yet."))
     api = stripe_api.client().v1
     on_account = account.stripe_account_id
     try:
@@ -67,7 +68,7 @@ def subscription_create(
         raise stripe_api.translate(exc) from exc
     subscription = subscription_apply(account=on_account, remote=remote)
     if subscription is None:  # Stripe lost our metadata: nothing we can attribute
-        raise ApplicationError("Stripe answered with a subscription we cannot attribute.")
+        raise ApplicationError(_("Stripe answered with a subscription we cannot attribute."))
     audit_record(
         action="billing.subscription_created",
         target=subscription,
@@ -139,7 +140,7 @@ def subscription_apply(*, account: str, remote: Any) -> Subscription | None:
         subscription: Subscription = found[0]
         created = found[1]
         if subscription.location_id != location.pk:
-            raise ApplicationError("A Stripe subscription cannot move to another location.")
+            raise ApplicationError(_("A Stripe subscription cannot move to another location."))
         seen = _customer_view(subscription)
         for field, new in fields.items():
             setattr(subscription, field, new)
@@ -190,7 +191,7 @@ def _location_for(*, account: str, remote: Any) -> Location | None:
         .first()
     )
     if owner is None:
-        raise NotFound(f"No agency has the Stripe account {account}.")
+        raise NotFound(_("No agency has the Stripe account %(account)s.") % {"account": account})
     location: Location | None = (
         Location.objects.for_agency(owner.agency).filter(pk=int(raw)).first()
     )
@@ -225,7 +226,7 @@ def subscription_portal_url(*, location: Location, return_url: str) -> str:
         .first()
     )
     if subscription is None:
-        raise NotFound("This client has no subscription.")
+        raise NotFound(_("This client has no subscription."))
     try:
         session = stripe_api.client().v1.billing_portal.sessions.create(
             params={"customer": subscription.stripe_customer_id, "return_url": return_url},

@@ -11,6 +11,7 @@ from typing import ClassVar
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from saas_platform.kernel.models import TimeStampedModel
 from saas_platform.kernel.scoping import ScopedManager, TenantOwnedModel
@@ -24,20 +25,20 @@ class BulkJob(TimeStampedModel, TenantOwnedModel):
     TENANT_FIELD: ClassVar[str] = "agency"
 
     class Kind(models.TextChoices):
-        APPLY_CONNECTION = "apply_connection", "Apply a sync connection template"
-        SYNC_ENABLE = "sync_enable", "Enable the GHL sync"
-        SYNC_DISABLE = "sync_disable", "Disable the GHL sync"
-        RESYNC = "resync", "Full resync from GHL"
-        CONNECTIONS_RUN = "connections_run", "Run every external sync now"
-        APPLY_ROUTING_TEMPLATE = "apply_routing_template", "Apply a routing template"
-        APPLY_REPORT_TEMPLATE = "apply_report_template", "Apply a report template"
+        APPLY_CONNECTION = "apply_connection", _("Apply a sync connection template")
+        SYNC_ENABLE = "sync_enable", _("Enable the GHL sync")
+        SYNC_DISABLE = "sync_disable", _("Disable the GHL sync")
+        RESYNC = "resync", _("Full resync from GHL")
+        CONNECTIONS_RUN = "connections_run", _("Run every external sync now")
+        APPLY_ROUTING_TEMPLATE = "apply_routing_template", _("Apply a routing template")
+        APPLY_REPORT_TEMPLATE = "apply_report_template", _("Apply a report template")
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        PARTIAL = "partial", "Finished with failures"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        PARTIAL = "partial", _("Finished with failures")
+        FAILED = "failed", _("Failed")
 
     agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=32, choices=Kind.choices)
@@ -70,10 +71,10 @@ class BulkJobItem(TenantOwnedModel):
     TENANT_FIELD: ClassVar[str] = "agency"
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SUCCEEDED = "succeeded", "Succeeded"
-        SKIPPED = "skipped", "Skipped"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Pending")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        SKIPPED = "skipped", _("Skipped")
+        FAILED = "failed", _("Failed")
 
     agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="+")
     job = models.ForeignKey(BulkJob, on_delete=models.CASCADE, related_name="items")
@@ -97,11 +98,11 @@ class ContactImport(TimeStampedModel, TenantOwnedModel):
     TENANT_FIELD: ClassVar[str] = "location"
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Importing"
-        SUCCEEDED = "succeeded", "Imported"
-        PARTIAL = "partial", "Imported, some rows refused"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Importing")
+        SUCCEEDED = "succeeded", _("Imported")
+        PARTIAL = "partial", _("Imported, some rows refused")
+        FAILED = "failed", _("Failed")
 
     location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
     file_name = models.CharField(max_length=255)

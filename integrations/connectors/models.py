@@ -20,6 +20,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from saas_platform.kernel.crypto import EncryptedTextField
 from saas_platform.kernel.models import TimeStampedModel
@@ -30,25 +31,25 @@ LocationOwnedManager = ScopedManager.from_queryset(LocationOwnedQuerySet)
 
 
 class Policy(models.TextChoices):
-    GHL_WINS = "ghl", "GHL wins"
-    EXTERNAL_WINS = "external", "External system wins"
-    NEWEST_WINS = "newest", "Newest change wins"
-    ASK = "ask", "Ask a person"
+    GHL_WINS = "ghl", _("GHL wins")
+    EXTERNAL_WINS = "external", _("External system wins")
+    NEWEST_WINS = "newest", _("Newest change wins")
+    ASK = "ask", _("Ask a person")
 
 
 class Direction(models.TextChoices):
-    TWO_WAY = "two_way", "Both ways"
-    TO_EXTERNAL = "to_external", "GHL → external only"
-    FROM_EXTERNAL = "from_external", "External → GHL only"
+    TWO_WAY = "two_way", _("Both ways")
+    TO_EXTERNAL = "to_external", _("GHL → external only")
+    FROM_EXTERNAL = "from_external", _("External → GHL only")
 
 
 class ExternalConnection(TimeStampedModel, TenantOwnedModel):
     TENANT_FIELD: ClassVar[str] = "location"
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        PAUSED = "paused", "Paused after repeated failures"
-        DISABLED = "disabled", "Disabled"
+        ACTIVE = "active", _("Active")
+        PAUSED = "paused", _("Paused after repeated failures")
+        DISABLED = "disabled", _("Disabled")
 
     location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
     name = models.CharField(max_length=120)
@@ -127,14 +128,14 @@ class ExternalSyncRun(TenantOwnedModel):
     TENANT_FIELD: ClassVar[str] = "location"
 
     class Status(models.TextChoices):
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
 
     class Trigger(models.TextChoices):
-        SCHEDULE = "schedule", "Schedule"
-        MANUAL = "manual", "Sync now"
-        BULK = "bulk", "Bulk action"
+        SCHEDULE = "schedule", _("Schedule")
+        MANUAL = "manual", _("Sync now")
+        BULK = "bulk", _("Bulk action")
 
     location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
     connection = models.ForeignKey(ExternalConnection, on_delete=models.CASCADE, related_name="+")
@@ -171,8 +172,8 @@ class SyncConflict(TenantOwnedModel):
     TENANT_FIELD: ClassVar[str] = "location"
 
     class Status(models.TextChoices):
-        OPEN = "open", "Waiting for a person"
-        RESOLVED = "resolved", "Resolved"
+        OPEN = "open", _("Waiting for a person")
+        RESOLVED = "resolved", _("Resolved")
 
     location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
     connection = models.ForeignKey(ExternalConnection, on_delete=models.CASCADE, related_name="+")
@@ -208,8 +209,8 @@ class FieldOverwrite(TenantOwnedModel):
     TENANT_FIELD: ClassVar[str] = "location"
 
     class Side(models.TextChoices):
-        GHL = "ghl", "GHL"
-        EXTERNAL = "external", "External system"
+        GHL = "ghl", _("GHL")
+        EXTERNAL = "external", _("External system")
 
     location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
     connection = models.ForeignKey(ExternalConnection, on_delete=models.CASCADE, related_name="+")

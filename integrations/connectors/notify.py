@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
 
 from saas_platform.kernel.logging import get_logger
 from tenants import selectors as tenant_selectors
@@ -46,7 +47,8 @@ def connection_paused_notify(*, connection_pk: int) -> int:
     }
     sender = branding.sender_name or branding.display_name
     message = EmailMultiAlternatives(
-        subject=f"{branding.display_name}: the sync “{connection.name}” is paused",
+        subject=_("%(brand)s: the sync “%(name)s” is paused")
+        % {"brand": branding.display_name, "name": connection.name},
         body=render_to_string("emails/connection_paused.txt", context),
         from_email=f"{sender} <{settings.DEFAULT_FROM_EMAIL}>",
         to=recipients,

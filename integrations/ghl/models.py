@@ -14,6 +14,7 @@ from typing import ClassVar
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from saas_platform.kernel.crypto import EncryptedTextField
 from saas_platform.kernel.models import TimeStampedModel
@@ -27,15 +28,15 @@ class GhlInstallation(TimeStampedModel, TenantOwnedModel):
     TENANT_FIELD: ClassVar[str] = "agency"
 
     class UserType(models.TextChoices):
-        COMPANY = "Company", "Agency (company)"
-        LOCATION = "Location", "Location"
+        COMPANY = "Company", _("Agency (company)")
+        LOCATION = "Location", _("Location")
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting for tokens"  # INSTALL seen before the token exchange
-        HEALTHY = "healthy", "Healthy"
-        NEEDS_REAUTH = "needs_reauth", "Needs reconnecting"
+        HEALTHY = "healthy", _("Healthy")
+        NEEDS_REAUTH = "needs_reauth", _("Needs reconnecting")
         PAUSED = "paused", "Paused by GHL"  # "Location is not active": comes back by itself
-        UNINSTALLED = "uninstalled", "Uninstalled"
+        UNINSTALLED = "uninstalled", _("Uninstalled")
 
     agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="ghl_installations")
     location = models.ForeignKey(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
 
 from saas_platform.kernel.logging import get_logger
 from tenants import selectors as tenant_selectors
@@ -47,7 +48,8 @@ def reconnect_link_send(*, installation_id: int) -> int:
     }
     sender_name = branding.sender_name or branding.display_name
     message = EmailMultiAlternatives(
-        subject=f"{branding.display_name}: please reconnect {context['target']}",
+        subject=_("%(brand)s: please reconnect %(target)s")
+        % {"brand": branding.display_name, "target": context["target"]},
         body=render_to_string("emails/ghl_reconnect.txt", context),
         from_email=f"{sender_name} <{settings.DEFAULT_FROM_EMAIL}>",
         to=recipients,

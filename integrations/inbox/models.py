@@ -6,19 +6,20 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class InboundEvent(models.Model):
     class Source(models.TextChoices):
-        GHL = "ghl", "GoHighLevel"
+        GHL = "ghl", _("GoHighLevel")
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        PROCESSING = "processing", "Processing"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed (will retry)"
-        DEAD = "dead", "Dead letter"
-        SUPERSEDED = "superseded", "Superseded by a newer event"
+        PENDING = "pending", _("Pending")
+        PROCESSING = "processing", _("Processing")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed (will retry)")
+        DEAD = "dead", _("Dead letter")
+        SUPERSEDED = "superseded", _("Superseded by a newer event")
 
     source = models.CharField(max_length=20, choices=Source.choices)
     event_id = models.CharField(max_length=128)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from saas_platform.kernel.models import TimeStampedModel
 from saas_platform.kernel.scoping import ScopedManager, TenantOwnedModel
@@ -18,10 +19,10 @@ class PackActivation(TimeStampedModel, TenantOwnedModel):
     TENANT_FIELD: ClassVar[str] = "location"
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        ACTIVE = "active", "Active"
-        PIPELINES_MISSING = "pipelines_missing", "Active — pipelines to create in GHL"
-        FAILED = "failed", "Failed (activate again to finish)"
+        QUEUED = "queued", _("Queued")
+        ACTIVE = "active", _("Active")
+        PIPELINES_MISSING = "pipelines_missing", _("Active — pipelines to create in GHL")
+        FAILED = "failed", _("Failed (activate again to finish)")
 
     location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
     pack_key = models.CharField(max_length=40)

@@ -16,6 +16,7 @@ from typing import Any
 from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from integrations.connectors.models import ExternalConnection, SyncConflict
 from integrations.ghl.models import GhlInstallation
@@ -25,13 +26,13 @@ from tenants.models import Agency, Location
 LEAD_DAYS = 7
 # What the overview calls each installation state, and whether it needs the agency's attention.
 HEALTH = {
-    GhlInstallation.Status.HEALTHY: ("Connected", "ok"),
-    GhlInstallation.Status.PENDING: ("Connecting", "warn"),
-    GhlInstallation.Status.PAUSED: ("Paused", "warn"),
-    GhlInstallation.Status.NEEDS_REAUTH: ("Needs reconnect", "bad"),
-    GhlInstallation.Status.UNINSTALLED: ("Uninstalled", "bad"),
+    GhlInstallation.Status.HEALTHY: (_("Connected"), "ok"),
+    GhlInstallation.Status.PENDING: (_("Connecting"), "warn"),
+    GhlInstallation.Status.PAUSED: (_("Paused"), "warn"),
+    GhlInstallation.Status.NEEDS_REAUTH: (_("Needs reconnect"), "bad"),
+    GhlInstallation.Status.UNINSTALLED: (_("Uninstalled"), "bad"),
 }
-NOT_CONNECTED = ("Not connected", "bad")
+NOT_CONNECTED = (_("Not connected"), "bad")
 
 
 def _count(queryset: Any) -> Any:

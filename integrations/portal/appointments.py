@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from saas_platform.kernel.errors import ApplicationError, NotFound
@@ -108,7 +109,7 @@ def appointment_book_page(request: HttpRequest, location: Location) -> HttpRespo
         try:
             start = datetime.fromisoformat(request.POST.get("slot", ""))
         except ValueError:
-            error = "Pick one of the free times offered."
+            error = _("Pick one of the free times offered.")
         else:
             try:
                 booked = booking.appointment_book(
@@ -125,7 +126,9 @@ def appointment_book_page(request: HttpRequest, location: Location) -> HttpRespo
             else:
                 local = booked.start_time or start
                 when = local.astimezone(calendar_grid.location_zone(location))
-                messages.success(request, f"Booked for {when:%A %d %B, %H:%M}.")
+                messages.success(
+                    request, _("Booked for %(when)s.") % {"when": format(when, "%A %d %B, %H:%M")}
+                )
                 return redirect(_calendar_url(location, "week", when.date()))
     try:
         context = _booking_context(location, source, today)

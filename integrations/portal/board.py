@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Count, F, Sum, Window
 from django.db.models.functions import RowNumber
+from django.utils.translation import gettext as _
 
 from integrations.ghl import operations as ops
 from integrations.ghl.client import GhlClient
@@ -78,7 +79,7 @@ def pipeline_get(*, location: Location, ghl_id: str) -> MirrorPipeline:
         MirrorPipeline.objects.for_location(location).filter(ghl_id=ghl_id).first()
     )
     if found is None:
-        raise NotFound("No such pipeline.")
+        raise NotFound(_("No such pipeline."))
     return found
 
 
@@ -126,7 +127,7 @@ def pipeline_board(
         cards.setdefault(row.stage_ghl_id, []).append(
             Card(
                 ghl_id=row.ghl_id,
-                name=row.name or "Untitled opportunity",
+                name=row.name or _("Untitled opportunity"),
                 value=row.monetary_value,
                 contact_name=contacts.get(row.contact_ghl_id, ""),
                 agent_name=agents.get(row.assigned_to, ""),
@@ -138,7 +139,7 @@ def pipeline_board(
         columns.append(
             Column(
                 stage_id=stage["id"],
-                name=stage["name"] or "Unnamed stage",
+                name=stage["name"] or _("Unnamed stage"),
                 count=stage_figures.get("count", 0),
                 total=stage_figures.get("total") or Decimal("0"),
                 cards=cards.get(stage["id"], []),
@@ -170,12 +171,14 @@ def _agent_names(location: Location, ids: Iterable[str]) -> dict[str, str]:
 
 def _refusal(exc: GhlError) -> str:
     if isinstance(exc, GhlRateLimited):
-        return "The CRM is busy right now, so the card was not moved. Please try again in a minute."
+        return _(
+            "The CRM is busy right now, so the card was not moved. Please try again in a minute."
+        )
     if isinstance(exc, GhlNotFound):
-        return "The CRM no longer has this opportunity, so it was not moved."
+        return _("The CRM no longer has this opportunity, so it was not moved.")
     if isinstance(exc, GhlValidationError):
-        return "The CRM refused the move: " + "; ".join(exc.messages)
-    return "The CRM could not be reached, so the card was not moved. Please try again."
+        return _("The CRM refused the move: ") + "; ".join(exc.messages)
+    return _("The CRM could not be reached, so the card was not moved. Please try again.")
 
 
 def opportunity_move(
@@ -190,16 +193,18 @@ def opportunity_move(
         MirrorOpportunity.objects.for_location(location).filter(ghl_id=opportunity_ghl_id).first()
     )
     if opportunity is None:
-        raise NotFound("No such opportunity.")
+        raise NotFound(_("No such opportunity."))
     pipeline = pipeline_get(location=location, ghl_id=opportunity.pipeline_ghl_id)
     stages = {stage["id"]: stage["name"] for stage in pipeline.stages}
     if stage_id not in stages:
-        raise NotFound("No such stage in this pipeline.")
+        raise NotFound(_("No such stage in this pipeline."))
     if stage_id == opportunity.stage_ghl_id:
         return opportunity
     installation = location_installation(location)
     if installation is None:
-        raise ApplicationError("This business is not connected to its CRM, so nothing was moved.")
+        raise ApplicationError(
+            _("This business is not connected to its CRM, so nothing was moved.")
+        )
     update = ops.opportunity_update(
         opportunity_id=opportunity.ghl_id,
         fields={"pipelineId": pipeline.ghl_id, "pipelineStageId": stage_id},

@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from integrations.ghl import operations as ops
 from integrations.ghl.client import GhlClient
@@ -30,7 +31,9 @@ from .calendar_grid import local_midnight, location_zone
 
 CALENDARS_CACHE_SECONDS = 120
 CONTACT_MATCHES = 20
-NOT_CONNECTED = "This business is not connected to its CRM yet, so appointments cannot be booked."
+NOT_CONNECTED = _(
+    "This business is not connected to its CRM yet, so appointments cannot be booked."
+)
 
 
 @dataclass(frozen=True)
@@ -49,8 +52,8 @@ def _installation(location: Location) -> GhlInstallation:
 
 def _reading_failed(exc: GhlError) -> ApplicationError:
     if isinstance(exc, GhlRateLimited):
-        return ApplicationError("The CRM is busy right now. Please try again in a minute.")
-    return ApplicationError("The CRM could not be reached. Please try again in a moment.")
+        return ApplicationError(_("The CRM is busy right now. Please try again in a minute."))
+    return ApplicationError(_("The CRM could not be reached. Please try again in a moment."))
 
 
 def _cache_key(location: Location) -> str:
@@ -88,7 +91,7 @@ def calendar_get(*, location: Location, calendar_id: str) -> BookableCalendar:
     for found in calendars_list(location=location):
         if found.ghl_id == calendar_id:
             return found
-    raise NotFound("No such calendar.")
+    raise NotFound(_("No such calendar."))
 
 
 def free_slots_on(*, location: Location, calendar_id: str, day: date) -> list[datetime]:
@@ -145,7 +148,7 @@ def contact_get(*, location: Location, ghl_id: str) -> MirrorContact:
         MirrorContact.objects.for_location(location).filter(ghl_id=ghl_id).first()
     )
     if found is None:
-        raise NotFound("No such contact.")
+        raise NotFound(_("No such contact."))
     return found
 
 
@@ -153,11 +156,11 @@ def _booking_refused(exc: GhlError) -> str:
     if isinstance(exc, GhlValidationError):
         reasons = " ".join(exc.messages).lower()
         if "no longer available" in reasons or "slot" in reasons:
-            return "That time was just taken. Please pick another free time."
-        return "The CRM refused the booking: " + "; ".join(exc.messages)
+            return _("That time was just taken. Please pick another free time.")
+        return _("The CRM refused the booking: ") + "; ".join(exc.messages)
     if isinstance(exc, GhlRateLimited):
-        return "The CRM is busy right now, so nothing was booked. Please try again in a minute."
-    return "The CRM could not be reached, so nothing was booked. Please try again."
+        return _("The CRM is busy right now, so nothing was booked. Please try again in a minute.")
+    return _("The CRM could not be reached, so nothing was booked. Please try again.")
 
 
 def appointment_book(
@@ -174,9 +177,9 @@ def appointment_book(
     contact = contact_get(location=location, ghl_id=contact_ghl_id)
     calendar = calendar_get(location=location, calendar_id=calendar_id)
     if start.tzinfo is None:
-        raise ApplicationError("Pick one of the free times offered.")
+        raise ApplicationError(_("Pick one of the free times offered."))
     if start <= timezone.now():
-        raise ApplicationError("That time has already passed. Please pick a later one.")
+        raise ApplicationError(_("That time has already passed. Please pick a later one."))
     operation = ops.appointment_create(
         location_id=location.ghl_location_id or "",
         calendar_id=calendar.ghl_id,

@@ -12,6 +12,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from integrations.mirror.models import (
     MirrorAppointment,
     MirrorContact,
@@ -32,17 +35,22 @@ PER_SOURCE = 100  # most recent rows read from each table for the timeline
 CHANNELS = {
     "TYPE_SMS": "SMS",
     "SMS": "SMS",
-    "TYPE_EMAIL": "E-mail",
-    "Email": "E-mail",
-    "TYPE_CALL": "Call",
-    "CALL": "Call",
+    "TYPE_EMAIL": gettext_lazy("E-mail"),
+    "Email": gettext_lazy("E-mail"),
+    "TYPE_CALL": gettext_lazy("Call"),
+    "CALL": gettext_lazy("Call"),
     "WhatsApp": "WhatsApp",
     "TYPE_WHATSAPP": "WhatsApp",
-    "TYPE_FACEBOOK": "Facebook message",
-    "TYPE_INSTAGRAM": "Instagram message",
-    "TYPE_LIVE_CHAT": "Live chat",
+    "TYPE_FACEBOOK": gettext_lazy("Facebook message"),
+    "TYPE_INSTAGRAM": gettext_lazy("Instagram message"),
+    "TYPE_LIVE_CHAT": gettext_lazy("Live chat"),
 }
-OPPORTUNITY_STATUS = {"open": "Open", "won": "Won", "lost": "Lost", "abandoned": "Abandoned"}
+OPPORTUNITY_STATUS = {
+    "open": gettext_lazy("Open"),
+    "won": gettext_lazy("Won"),
+    "lost": gettext_lazy("Lost"),
+    "abandoned": gettext_lazy("Abandoned"),
+}
 
 
 @dataclass(frozen=True)
@@ -82,7 +90,7 @@ def contact_get(*, location: Location, contact_id: str) -> MirrorContact:
         MirrorContact.objects.for_location(location).filter(ghl_id=contact_id).first()
     )
     if contact is None:
-        raise NotFound("No such contact.")
+        raise NotFound(_("No such contact."))
     return contact
 
 
@@ -148,11 +156,17 @@ def contact_timeline(
     conversations_seen: set[str] = set()
     for m in mine.exclude(date_added=None).order_by("-date_added", "-pk")[:PER_SOURCE]:
         conversations_seen.add(m.conversation_ghl_id)
-        way = "Received" if m.direction == "inbound" else "Sent"
-        channel = CHANNELS.get(m.message_type, m.message_type.replace("TYPE_", "").title())
+        kind = m.message_type.replace("TYPE_", "").title()
+        channel = str(CHANNELS.get(m.message_type, kind))
         by = agents.get(m.user_ghl_id, "") if m.direction != "inbound" else ""
-        detail = " · ".join(p for p in (by and f"by {by}", m.status) if p)
-        events.append(Event(m.date_added, "message", f"{way} {channel or 'message'}", detail))
+        detail = " · ".join(p for p in (by and _("by %(name)s") % {"name": by}, m.status) if p)
+        channel = channel or _("message")
+        title = (
+            _("Received %(channel)s") % {"channel": channel}
+            if m.direction == "inbound"
+            else _("Sent %(channel)s") % {"channel": channel}
+        )
+        events.append(Event(m.date_added, "message", title, detail))
 
     conversations = MirrorConversation.objects.for_location(location).filter(
         contact_ghl_id=contact.ghl_id, last_message_at__isnull=False
@@ -160,9 +174,9 @@ def contact_timeline(
     for c in conversations.order_by("-last_message_at")[:PER_SOURCE]:
         if c.ghl_id in conversations_seen:
             continue
-        channel = CHANNELS.get(c.last_message_type, "message")
-        unread = f"{c.unread_count} unread" if c.unread_count else ""
-        title = f"Last {channel} in a conversation"
+        channel = str(CHANNELS.get(c.last_message_type, _("message")))
+        unread = _("%(count)s unread") % {"count": c.unread_count} if c.unread_count else ""
+        title = _("Last %(channel)s in a conversation") % {"channel": channel}
         events.append(Event(c.last_message_at, "message", title, unread))
 
     appointments = MirrorAppointment.objects.for_location(location).filter(
@@ -170,8 +184,9 @@ def contact_timeline(
     )
     for a in appointments.exclude(start_time=None).order_by("-start_time")[:PER_SOURCE]:
         with_whom = agents.get(a.assigned_user_ghl_id, "")
-        detail = " · ".join(p for p in (a.status.title(), with_whom and f"with {with_whom}") if p)
-        events.append(Event(a.start_time, "appointment", a.title or "Appointment", detail))
+        shown_with = with_whom and _("with %(name)s") % {"name": with_whom}
+        detail = " · ".join(p for p in (a.status.title(), shown_with) if p)
+        events.append(Event(a.start_time, "appointment", a.title or _("Appointment"), detail))
 
     opportunities = list(
         MirrorOpportunity.objects.for_location(location)
@@ -183,13 +198,18 @@ def contact_timeline(
     for o in opportunities:
         pipeline, stages = boards.get(o.pipeline_ghl_id, ("", {}))
         where = " / ".join(p for p in (pipeline, stages.get(o.stage_ghl_id, "")) if p)
-        status = OPPORTUNITY_STATUS.get(o.status, o.status.title())
+        status = str(OPPORTUNITY_STATUS.get(o.status, o.status.title()))
         detail = " · ".join(p for p in (where, status, _money(o.monetary_value)) if p)
-        events.append(Event(o.ghl_created_at, "opportunity", o.name or "Opportunity", detail))
+        events.append(Event(o.ghl_created_at, "opportunity", o.name or _("Opportunity"), detail))
 
     for d in decisions:
-        title = f"Assigned to {d.agent}" if d.agent else "Could not be assigned"
-        events.append(Event(d.at, "routing", title, d.rule and f"rule “{d.rule}”"))
+        title = (
+            _("Assigned to %(agent)s") % {"agent": d.agent}
+            if d.agent
+            else _("Could not be assigned")
+        )
+        rule = d.rule and _("rule “%(rule)s”") % {"rule": d.rule}
+        events.append(Event(d.at, "routing", title, rule))
 
     events.sort(key=lambda e: e.at, reverse=True)
     return events
@@ -219,11 +239,12 @@ def _decision_view(d: RoutingDecision, agents: dict[str, str]) -> DecisionView:
     candidates = []
     for c in d.candidates:
         if c.get("chosen"):
-            outcome = "Chosen"
+            outcome = _("Chosen")
         elif c.get("eligible"):
-            outcome = "Eligible, not picked this time"
+            outcome = _("Eligible, not picked this time")
         else:
-            outcome = "Skipped: " + str(REASONS.get(c.get("reason", ""), c.get("reason", "")))
+            reason = REASONS.get(c.get("reason", ""), c.get("reason", ""))
+            outcome = _("Skipped: %(reason)s") % {"reason": reason}
         pool = "fallback" if c.get("pool") == "fallback" else "main"
         candidates.append(
             CandidateRow(

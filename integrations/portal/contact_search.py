@@ -18,6 +18,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db.models import F, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from integrations.mirror.models import (
     MirrorContact,
@@ -35,7 +37,7 @@ UNASSIGNED = "none"  # the agent filter's value for contacts nobody is assigned 
 
 @dataclass(frozen=True)
 class Sort:
-    label: str
+    label: StrOrPromise
     field: str
     descending: bool
     # Where rows without a value go. Chosen so the date orders read the (location, date) index
@@ -44,10 +46,10 @@ class Sort:
 
 
 SORTS = {
-    "newest": Sort("Newest first", "date_added", descending=True, nulls_last=False),
-    "oldest": Sort("Oldest first", "date_added", descending=False, nulls_last=True),
-    "name": Sort("Name (A to Z)", "sort_name", descending=False, nulls_last=True),
-    "updated": Sort("Recently updated", "ghl_updated_at", descending=True, nulls_last=False),
+    "newest": Sort(_("Newest first"), "date_added", descending=True, nulls_last=False),
+    "oldest": Sort(_("Oldest first"), "date_added", descending=False, nulls_last=True),
+    "name": Sort(_("Name (A to Z)"), "sort_name", descending=False, nulls_last=True),
+    "updated": Sort(_("Recently updated"), "ghl_updated_at", descending=True, nulls_last=False),
 }
 DEFAULT_SORT = "newest"
 

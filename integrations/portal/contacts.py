@@ -12,6 +12,7 @@ from django import forms
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from saas_platform.kernel.errors import NotFound
@@ -37,14 +38,14 @@ from .contact_search import (
 
 
 class ContactFilterForm(forms.Form):
-    q = forms.CharField(label="Search", required=False, max_length=100)
-    tag = forms.CharField(label="Tag", required=False, max_length=200)
-    source = forms.CharField(label="Source", required=False, max_length=200)
-    agent = forms.CharField(label="Assigned to", required=False, max_length=64)
-    created_from = forms.DateField(label="Added from", required=False)
-    created_to = forms.DateField(label="Added to", required=False)
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    tag = forms.CharField(label=_("Tag"), required=False, max_length=200)
+    source = forms.CharField(label=_("Source"), required=False, max_length=200)
+    agent = forms.CharField(label=_("Assigned to"), required=False, max_length=64)
+    created_from = forms.DateField(label=_("Added from"), required=False)
+    created_to = forms.DateField(label=_("Added to"), required=False)
     sort = forms.ChoiceField(
-        label="Order", required=False, choices=[(k, s.label) for k, s in SORTS.items()]
+        label=_("Order"), required=False, choices=[(k, s.label) for k, s in SORTS.items()]
     )
 
     def __init__(self, data: QueryDict) -> None:
@@ -60,7 +61,7 @@ class ContactFilterForm(forms.Form):
         data = super().clean() or {}
         start, end = data.get("created_from"), data.get("created_to")
         if start and end and start > end:
-            raise forms.ValidationError("“Added from” is after “Added to”.")
+            raise forms.ValidationError(_("“Added from” is after “Added to”."))
         return data
 
     def filters(self) -> ContactFilters:

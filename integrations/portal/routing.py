@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from integrations.routing.models import RoutingRule
@@ -66,7 +67,7 @@ def rules(request: HttpRequest, location: Location) -> HttpResponse:
 
 def _conditions_text(node: dict[str, Any]) -> str:
     if not node:
-        return "Every lead"
+        return _("Every lead")
     for group, joiner in (("all", " and "), ("any", " or ")):
         if group in node:
             return joiner.join(_conditions_text(child) for child in node[group])
@@ -98,7 +99,9 @@ def rule_edit(request: HttpRequest, location: Location, rule_id: int | None = No
         if nested and rule is not None:
             form.kept_conditions = rule.conditions
         if form.is_valid() and _save_rule(request, form, location, rule):
-            messages.success(request, f"Rule “{form.cleaned_data['name'].strip()}” saved.")
+            messages.success(
+                request, _("Rule “%(value)s” saved.") % {"value": form.cleaned_data["name"].strip()}
+            )
             return HttpResponseRedirect(_rules_url(location))
     else:
         form = RuleForm(initial=initial, location=location, rows=rows)
@@ -151,7 +154,7 @@ def rule_toggle(request: HttpRequest, location: Location, rule_id: int) -> HttpR
     rule = _rule(location, rule_id)
     rule_set_enabled(rule=rule, enabled=not rule.enabled, acting_user=actor(request))
     state = "enabled" if rule.enabled else "disabled"
-    messages.success(request, f"Rule “{rule.name}” {state}.")
+    messages.success(request, _("Rule “%(name)s” %(state)s.") % {"name": rule.name, "state": state})
     return HttpResponseRedirect(_rules_url(location))
 
 
@@ -161,7 +164,7 @@ def rule_reorder(request: HttpRequest, location: Location, rule_id: int) -> Http
     rule = _rule(location, rule_id)
     direction = request.POST.get("direction")
     if direction not in ("up", "down"):
-        return HttpResponse("Move a rule up or down.", status=400)
+        return HttpResponse(_("Move a rule up or down."), status=400)
     rule_move(rule=rule, direction=direction, acting_user=actor(request))  # type: ignore[arg-type]
     return HttpResponseRedirect(_rules_url(location))
 
@@ -172,6 +175,6 @@ def rule_remove(request: HttpRequest, location: Location, rule_id: int) -> HttpR
     rule = _rule(location, rule_id)
     if request.method == "POST":
         rule_delete(rule=rule, acting_user=actor(request))
-        messages.success(request, f"Rule “{rule.name}” deleted.")
+        messages.success(request, _("Rule “%(name)s” deleted.") % {"name": rule.name})
         return HttpResponseRedirect(_rules_url(location))
     return render(request, "portal/routing/rule_delete.html", {"location": location, "rule": rule})

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from integrations.routing.models import AgentProfile
 from integrations.routing.services import (
@@ -73,7 +74,7 @@ def agent_edit(
     if request.method == "POST":
         form = AgentProfileForm(request.POST, location=location, editing=editing)
         if form.is_valid() and _save(request, form, location):
-            messages.success(request, "Agent profile saved.")
+            messages.success(request, _("Agent profile saved."))
             return HttpResponseRedirect(_agents_url(location))
     else:
         initial = (
@@ -123,7 +124,7 @@ def agent_remove(request: HttpRequest, location: Location, profile_id: int) -> H
         except ApplicationError as refused:
             error = unbranded(refused.message)
         else:
-            messages.success(request, "Agent profile deleted.")
+            messages.success(request, _("Agent profile deleted."))
             return HttpResponseRedirect(_agents_url(location))
     name = agent_names(location).get(profile.ghl_user_id, profile.ghl_user_id)
     context = {"location": location, "profile": profile, "name": name, "error": error}

@@ -8,6 +8,8 @@ import re
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from integrations.bulk.csv_io import custom_field_ids
 from integrations.mirror.models import MirrorPipeline, MirrorUser
@@ -54,14 +56,14 @@ def field_choices(location: Location) -> list[tuple[str, str]]:
         for name in sorted(condition_tree.CONTACT_FIELDS)
     ]
     custom = [
-        (f"{condition_tree.CUSTOM}{key}", f"Custom field {key}")
+        (f"{condition_tree.CUSTOM}{key}", _("Custom field %(key)s") % {"key": key})
         for key in custom_field_ids(location=location)
     ]
     return [("", "—"), *standard, *custom]
 
 
-def stage_choices(location: Location) -> list[tuple[str, str]]:
-    choices = [("", "No opportunity")]
+def stage_choices(location: Location) -> list[tuple[str, StrOrPromise]]:
+    choices: list[tuple[str, StrOrPromise]] = [("", _("No opportunity"))]
     for pipeline in MirrorPipeline.objects.for_location(location).order_by("name"):
         for stage in pipeline.stages:
             label = f"{pipeline.name} → {stage.get('name') or stage.get('id')}"
@@ -71,9 +73,9 @@ def stage_choices(location: Location) -> list[tuple[str, str]]:
 
 class RuleForm(forms.Form):
     name = forms.CharField(max_length=120)
-    enabled = forms.BooleanField(required=False, initial=True, label="Enabled")
+    enabled = forms.BooleanField(required=False, initial=True, label=_("Enabled"))
     join = forms.ChoiceField(
-        label="A lead matches when",
+        label=_("A lead matches when"),
         choices=[("all", "all conditions hold"), ("any", "any condition holds")],
         initial="all",
         required=False,
@@ -81,25 +83,25 @@ class RuleForm(forms.Form):
     strategy = forms.ChoiceField(
         choices=Strategy.choices,
         initial=Strategy.ROUND_ROBIN,
-        help_text="Weighted uses each agent's weight; caps and hours are set per agent.",
+        help_text=_("Weighted uses each agent's weight; caps and hours are set per agent."),
     )
     pool_agents = forms.MultipleChoiceField(
-        label="Agents", required=False, widget=forms.CheckboxSelectMultiple
+        label=_("Agents"), required=False, widget=forms.CheckboxSelectMultiple
     )
     match_attribute = forms.CharField(
-        label="Specialists: agent attribute",
+        label=_("Specialists: agent attribute"),
         required=False,
         max_length=60,
-        help_text='Optional, e.g. "area": agents whose area list holds the lead\'s value.',
+        help_text=_('Optional, e.g. "area": agents whose area list holds the lead\'s value.'),
     )
-    match_field = forms.ChoiceField(label="…matched against the lead's field", required=False)
+    match_field = forms.ChoiceField(label=_("…matched against the lead's field"), required=False)
     fallback_agents = forms.MultipleChoiceField(
-        label="Fallback agents",
+        label=_("Fallback agents"),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="Served round robin when nobody in the pool can take the lead.",
+        help_text=_("Served round robin when nobody in the pool can take the lead."),
     )
-    stage = forms.ChoiceField(label="Open an opportunity in", required=False)
+    stage = forms.ChoiceField(label=_("Open an opportunity in"), required=False)
 
     def __init__(self, *args: Any, location: Location, rows: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -115,13 +117,19 @@ class RuleForm(forms.Form):
         self.rows = rows
         for i in range(rows):
             self.fields[f"c{i}_field"] = forms.ChoiceField(
-                label=f"Condition {i + 1}: field", choices=fields, required=False
+                label=_("Condition %(value)s: field") % {"value": i + 1},
+                choices=fields,
+                required=False,
             )
             self.fields[f"c{i}_op"] = forms.ChoiceField(
-                label=f"Condition {i + 1}: operator", choices=OPERATORS, required=False
+                label=_("Condition %(value)s: operator") % {"value": i + 1},
+                choices=OPERATORS,
+                required=False,
             )
             self.fields[f"c{i}_value"] = forms.CharField(
-                label=f"Condition {i + 1}: value", required=False, max_length=2000
+                label=_("Condition %(value)s: value") % {"value": i + 1},
+                required=False,
+                max_length=2000,
             )
 
     def condition_rows(self) -> list[tuple[Any, Any, Any]]:
@@ -133,7 +141,7 @@ class RuleForm(forms.Form):
         data = super().clean() or {}
         for i in range(self.rows):
             if data.get(f"c{i}_field") and not (data.get(f"c{i}_value") or "").strip():
-                self.add_error(f"c{i}_value", "Enter the value to compare with.")
+                self.add_error(f"c{i}_value", _("Enter the value to compare with."))
         return data
 
     # --- to and from the stored shapes --------------------------------------------------------
@@ -208,24 +216,24 @@ class RuleForm(forms.Form):
 
 
 class AgentProfileForm(forms.Form):
-    agent = forms.ChoiceField(label="Agent")
-    active = forms.BooleanField(required=False, initial=True, label="Taking leads")
-    weight = forms.IntegerField(min_value=1, initial=1, help_text="Used by weighted rules.")
+    agent = forms.ChoiceField(label=_("Agent"))
+    active = forms.BooleanField(required=False, initial=True, label=_("Taking leads"))
+    weight = forms.IntegerField(min_value=1, initial=1, help_text=_("Used by weighted rules."))
     max_per_day = forms.IntegerField(
-        label="Leads per day cap", min_value=0, required=False, help_text="Empty: no cap."
+        label=_("Leads per day cap"), min_value=0, required=False, help_text=_("Empty: no cap.")
     )
     max_open = forms.IntegerField(
-        label="Open leads cap", min_value=0, required=False, help_text="Empty: no cap."
+        label=_("Open leads cap"), min_value=0, required=False, help_text=_("Empty: no cap.")
     )
     attributes = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text='One per line, e.g. "area: Dubai Marina, JLT" (for specialist rules).',
+        help_text=_('One per line, e.g. "area: Dubai Marina, JLT" (for specialist rules).'),
     )
     hours_timezone = forms.CharField(
-        label="Time zone of the hours",
+        label=_("Time zone of the hours"),
         required=False,
-        help_text="Empty: the business's time zone (e.g. Asia/Dubai).",
+        help_text=_("Empty: the business's time zone (e.g. Asia/Dubai)."),
     )
     out_of_office_from = forms.DateTimeField(
         required=False,
@@ -252,7 +260,7 @@ class AgentProfileForm(forms.Form):
                 label=DAY_LABELS[day],
                 required=False,
                 max_length=200,
-                help_text="e.g. 09:00-13:00, 14:00-18:00; empty: off that day.",
+                help_text=_("e.g. 09:00-13:00, 14:00-18:00; empty: off that day."),
             )
 
     def hour_fields(self) -> list[Any]:
@@ -265,7 +273,9 @@ class AgentProfileForm(forms.Form):
                 continue
             name, colon, values = line.partition(":")
             if not colon or not name.strip() or not _split(values):
-                raise forms.ValidationError(f'Line {number}: write "name: value, value".')
+                raise forms.ValidationError(
+                    _('Line %(number)s: write "name: value, value".') % {"number": number}
+                )
             attributes[name.strip()] = _split(values)
         return attributes
 

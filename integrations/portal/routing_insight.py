@@ -10,6 +10,8 @@ from django import forms
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from integrations.mirror.models import MirrorContact
 from integrations.routing.decide import REASONS
@@ -29,11 +31,11 @@ PAGE_SIZE = 50
 
 class SimulateForm(forms.Form):
     days = forms.IntegerField(
-        label="Replay the leads of the last",
+        label=_("Replay the leads of the last"),
         min_value=1,
         max_value=MAX_DAYS,
         initial=30,
-        help_text=f"Days, 1 to {MAX_DAYS}.",
+        help_text=_("Days, 1 to %(MAX_DAYS)s.") % {"MAX_DAYS": MAX_DAYS},
     )
 
 
@@ -41,7 +43,7 @@ def _percent(share: float | None) -> str:
     return "—" if share is None else f"{share:.1%}"
 
 
-def _fairness_rows(result: SimulationResult) -> list[tuple[str, str, str]]:
+def _fairness_rows(result: SimulationResult) -> list[tuple[StrOrPromise, str, str]]:
     def shown(fairness: Fairness) -> dict[str, str]:
         ratio, jain = fairness.max_min_ratio, fairness.jain
         return {
@@ -53,10 +55,10 @@ def _fairness_rows(result: SimulationResult) -> list[tuple[str, str, str]]:
 
     simulated, actual = shown(result.simulated_fairness), shown(result.actual_fairness)
     labels = (
-        ("max", "Largest share"),
-        ("min", "Smallest share"),
-        ("ratio", "Largest ÷ smallest share"),
-        ("jain", "Jain's fairness index (1 = even)"),
+        ("max", _("Largest share")),
+        ("min", _("Smallest share")),
+        ("ratio", _("Largest ÷ smallest share")),
+        ("jain", _("Jain's fairness index (1 = even)")),
     )
     return [(label, simulated[key], actual[key]) for key, label in labels]
 
@@ -88,7 +90,7 @@ def simulate(request: HttpRequest, location: Location) -> HttpResponse:
             for row in result.rows()
         ]
         context["totals"] = [
-            ("Served by the fallback pool", result.simulated.fallback, result.actual.fallback),
+            (_("Served by the fallback pool"), result.simulated.fallback, result.actual.fallback),
             ("Unroutable", result.simulated.unroutable, result.actual.unroutable),
         ]
         context["fairness"] = _fairness_rows(result)

@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from integrations.connectors import services as connectors
@@ -103,7 +104,9 @@ def connection_new(request: HttpRequest, location: Location, kind: str) -> HttpR
                 _place(form, error.message)
             else:
                 messages.success(
-                    request, f"“{connection.name}” saved; its first run starts shortly."
+                    request,
+                    _("“%(name)s” saved; its first run starts shortly.")
+                    % {"name": connection.name},
                 )
                 return HttpResponseRedirect(
                     _url("sync_connection", location, connection_id=connection.pk)
@@ -142,7 +145,7 @@ def connection_edit(request: HttpRequest, location: Location, connection_id: int
             except ApplicationError as error:
                 _place(form, error.message)
             else:
-                messages.success(request, f"“{connection.name}” saved.")
+                messages.success(request, _("“%(name)s” saved.") % {"name": connection.name})
                 return HttpResponseRedirect(
                     _url("sync_connection", location, connection_id=connection.pk)
                 )
@@ -228,16 +231,16 @@ def _act(request: HttpRequest, location: Location, connection_id: int, action: s
     try:
         if action == "sync_now":
             connectors.connection_sync_now(connection=connection)
-            done = "Sync queued; it starts in a moment."
+            done = _("Sync queued; it starts in a moment.")
         elif action == "pause":
             connection_pause(connection=connection, acting_user=actor(request))
-            done = "Paused: no run starts until you resume it."
+            done = _("Paused: no run starts until you resume it.")
         elif action == "resume":
             connectors.connection_resume(connection=connection, acting_user=actor(request))
-            done = "Resumed: a run starts shortly."
+            done = _("Resumed: a run starts shortly.")
         else:
             connectors.connection_check(connection=connection)
-            done = "The connection works: credentials, target and every mapped field were found."
+            done = _("The connection works: credentials, target and every mapped field were found.")
     except ApplicationError as error:
         messages.error(request, unbranded(error.message))
     else:
@@ -303,6 +306,8 @@ def conflict_resolve(request: HttpRequest, location: Location, conflict_id: int)
         messages.error(request, unbranded(error.message))
     else:
         messages.success(
-            request, f"Settled {conflict.field}; the next run writes it to both sides."
+            request,
+            _("Settled %(field)s; the next run writes it to both sides.")
+            % {"field": conflict.field},
         )
     return HttpResponseRedirect(_url("sync_conflicts", location))

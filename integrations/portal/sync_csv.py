@@ -22,6 +22,7 @@ from django.http import (
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from integrations.admin_imports import MappingForm, UploadForm
 from integrations.bulk import csv_io
@@ -91,7 +92,8 @@ def csv_export(request: HttpRequest, location: Location) -> HttpResponse:
         except ConnectorError as exc:
             messages.error(
                 request,
-                f"The mapping of “{connection.name}” cannot be used: {unbranded(exc.message)}",
+                _("The mapping of “%(name)s” cannot be used: %(value)s")
+                % {"name": connection.name, "value": unbranded(exc.message)},
             )
             return HttpResponseRedirect(_csv_url(location))
     stream = csv_io.contacts_csv_export(location=location, fields=fields)
@@ -171,9 +173,9 @@ def _confirm(request: HttpRequest, location: Location) -> HttpResponse:
     token = request.POST.get("token", "")
     pending = cache.get(_key(location, token))
     if pending is None or pending["user"] != request.user.pk:
-        messages.error(request, "The upload expired; upload the file again.")
+        messages.error(request, _("The upload expired; upload the file again."))
         return HttpResponseRedirect(_csv_url(location))
-    form, _ = _mapping_form(location, token, pending, request.POST)
+    form, _preview = _mapping_form(location, token, pending, request.POST)
     if form.is_valid():
         try:
             job = csv_io.contact_import_start(
@@ -188,7 +190,9 @@ def _confirm(request: HttpRequest, location: Location) -> HttpResponse:
         else:
             cache.delete(_key(location, token))
             messages.success(
-                request, f"{job.file_name}: {job.total_rows:,} rows queued for import."
+                request,
+                _("%(file_name)s: %(total_rows)s rows queued for import.")
+                % {"file_name": job.file_name, "total_rows": format(job.total_rows, ",")},
             )
             return HttpResponseRedirect(_csv_url(location))
     return _render_mapping(request, location, token, pending, None, form=form, status=400)

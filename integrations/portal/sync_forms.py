@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from integrations.bulk.csv_io import custom_field_ids
 from integrations.connectors import kinds  # noqa: F401 — registers every kind
@@ -16,24 +18,26 @@ from integrations.connectors.models import Direction, ExternalConnection, Policy
 from tenants.models import Location
 
 # The portal's own words for the choices (the models' labels name the CRM's vendor).
-POLICIES: list[tuple[str, str]] = [
-    (Policy.NEWEST_WINS, "Newest change wins"),
-    (Policy.GHL_WINS, "Your contacts win"),
-    (Policy.EXTERNAL_WINS, "The other system wins"),
-    (Policy.ASK, "Ask me"),
+POLICIES: list[tuple[str, StrOrPromise]] = [
+    (Policy.NEWEST_WINS, _("Newest change wins")),
+    (Policy.GHL_WINS, _("Your contacts win")),
+    (Policy.EXTERNAL_WINS, _("The other system wins")),
+    (Policy.ASK, _("Ask me")),
 ]
-DIRECTIONS: list[tuple[str, str]] = [
-    (Direction.TWO_WAY, "Both ways"),
-    (Direction.TO_EXTERNAL, "From your contacts to the other system only"),
-    (Direction.FROM_EXTERNAL, "From the other system into your contacts only"),
+DIRECTIONS: list[tuple[str, StrOrPromise]] = [
+    (Direction.TWO_WAY, _("Both ways")),
+    (Direction.TO_EXTERNAL, _("From your contacts to the other system only")),
+    (Direction.FROM_EXTERNAL, _("From the other system into your contacts only")),
 ]
 MAPPING_ROWS_EXTRA = 3
 MAX_MAPPING_ROWS = 60
-WRITE_ONLY_NOTE = "Stored encrypted and never shown again."
-KEEP_HELP = "Leave blank to keep the saved one."
+WRITE_ONLY_NOTE = _("Stored encrypted and never shown again.")
+KEEP_HELP = _("Leave blank to keep the saved one.")
 
 
-def _secret(label: str, *, textarea: bool = False, help_text: str = "") -> forms.CharField:
+def _secret(
+    label: StrOrPromise, *, textarea: bool = False, help_text: StrOrPromise = ""
+) -> forms.CharField:
     widget: forms.Widget = (
         forms.Textarea(attrs={"rows": 4, "autocomplete": "off"})
         if textarea
@@ -46,7 +50,7 @@ class ConnectionForm(forms.Form):
     """The fields every kind has; subclasses add the kind's settings and secrets."""
 
     kind: ClassVar[str]
-    title: ClassVar[str]
+    title: ClassVar[StrOrPromise]
     config_fields: ClassVar[tuple[str, ...]] = ()
     secret_fields: ClassVar[tuple[str, ...]] = ()
     # (words in a refusal, the field it is about), tried in order.
@@ -55,12 +59,12 @@ class ConnectionForm(forms.Form):
     name = forms.CharField(max_length=120)
     direction = forms.ChoiceField(choices=DIRECTIONS, initial=Direction.TWO_WAY)
     match_on = forms.ChoiceField(
-        label="Find existing contacts by",
+        label=_("Find existing contacts by"),
         choices=[(name, name.replace("_", " ")) for name in STANDARD],
         initial="email",
     )
     interval_minutes = forms.IntegerField(
-        label="Run every (minutes)", min_value=5, max_value=24 * 60, initial=15
+        label=_("Run every (minutes)"), min_value=5, max_value=24 * 60, initial=15
     )
 
     def __init__(
@@ -75,24 +79,33 @@ class ConnectionForm(forms.Form):
         self.location, self.rows, self.connection = location, rows, connection
         targets = [("", "—"), *((name, name.replace("_", " ")) for name in STANDARD)]
         targets += [
-            (CUSTOM + key, f"Custom field {key}") for key in custom_field_ids(location=location)
+            (CUSTOM + key, _("Custom field %(key)s") % {"key": key})
+            for key in custom_field_ids(location=location)
         ]
         for i in range(rows):
             self.fields[f"m{i}_ghl"] = forms.ChoiceField(
-                label=f"Mapping {i + 1}: contact field", choices=targets, required=False
+                label=_("Mapping %(value)s: contact field") % {"value": i + 1},
+                choices=targets,
+                required=False,
             )
             self.fields[f"m{i}_external"] = forms.CharField(
-                label=f"Mapping {i + 1}: external field", required=False, max_length=200
+                label=_("Mapping %(value)s: external field") % {"value": i + 1},
+                required=False,
+                max_length=200,
             )
             self.fields[f"m{i}_policy"] = forms.ChoiceField(
-                label=f"Mapping {i + 1}: when both sides changed",
+                label=_("Mapping %(value)s: when both sides changed") % {"value": i + 1},
                 choices=POLICIES,
                 initial=Policy.NEWEST_WINS,
                 required=False,
             )
         for name in self.secret_fields:
             field = self.fields[name]
-            notes = [str(field.help_text), WRITE_ONLY_NOTE, KEEP_HELP if connection else ""]
+            notes = [
+                str(field.help_text),
+                str(WRITE_ONLY_NOTE),
+                str(KEEP_HELP) if connection else "",
+            ]
             field.help_text = " ".join(note for note in notes if note)
 
     # --- rendering helpers ---------------------------------------------------------------------
@@ -147,7 +160,7 @@ class ConnectionForm(forms.Form):
         data = super().clean() or {}
         for i in range(self.rows):
             if data.get(f"m{i}_ghl") and not (data.get(f"m{i}_external") or "").strip():
-                self.add_error(f"m{i}_external", "Name the external field.")
+                self.add_error(f"m{i}_external", _("Name the external field."))
         if self.errors:
             return data
         # The kind's own checks (with the SSRF guard) field by field where they can be, so
@@ -175,7 +188,7 @@ class ConnectionForm(forms.Form):
 
 
 class SheetsForm(ConnectionForm):
-    kind, title = "google_sheets", "Google Sheets"
+    kind, title = "google_sheets", _("Google Sheets")
     config_fields = ("spreadsheet_id", "sheet", "key_column")
     secret_fields = ("service_account", "client_id", "client_secret", "refresh_token")
     error_routes = (
@@ -187,27 +200,27 @@ class SheetsForm(ConnectionForm):
     )
 
     spreadsheet_id = forms.CharField(
-        label="Spreadsheet id",
-        help_text="The long code in the sheet's address between /d/ and /edit.",
+        label=_("Spreadsheet id"),
+        help_text=_("The long code in the sheet's address between /d/ and /edit."),
     )
-    sheet = forms.CharField(label="Tab", required=False, help_text="Empty: the first tab.")
+    sheet = forms.CharField(label=_("Tab"), required=False, help_text=_("Empty: the first tab."))
     key_column = forms.CharField(
-        label="Key column",
+        label=_("Key column"),
         required=False,
-        help_text="The column that identifies a row. Empty: a column we add.",
+        help_text=_("The column that identifies a row. Empty: a column we add."),
     )
     service_account = _secret(
-        "Service account key (JSON)",
+        _("Service account key (JSON)"),
         textarea=True,
-        help_text="Or an OAuth client id, secret and refresh token below.",
+        help_text=_("Or an OAuth client id, secret and refresh token below."),
     )
-    client_id = _secret("OAuth client id")
-    client_secret = _secret("OAuth client secret")
-    refresh_token = _secret("OAuth refresh token")
+    client_id = _secret(_("OAuth client id"))
+    client_secret = _secret(_("OAuth client secret"))
+    refresh_token = _secret(_("OAuth refresh token"))
 
 
 class AirtableForm(ConnectionForm):
-    kind, title = "airtable", "Airtable"
+    kind, title = "airtable", _("Airtable")
     config_fields = ("base_id", "table", "modified_field")
     secret_fields = ("token",)
     error_routes = (
@@ -219,15 +232,15 @@ class AirtableForm(ConnectionForm):
     )
 
     base_id = forms.CharField(
-        label="Base id", help_text='Starts with "app", in the base\'s address.'
+        label=_("Base id"), help_text=_('Starts with "app", in the base\'s address.')
     )
-    table = forms.CharField(help_text='Its name as on the tab, or its id ("tbl…").')
-    modified_field = forms.CharField(label="Last-modified field", required=False)
-    token = _secret("Personal access token")
+    table = forms.CharField(help_text=_('Its name as on the tab, or its id ("tbl…").'))
+    modified_field = forms.CharField(label=_("Last-modified field"), required=False)
+    token = _secret(_("Personal access token"))
 
 
 class SqlForm(ConnectionForm):
-    kind, title = "sql", "SQL database"
+    kind, title = "sql", _("SQL database")
     config_fields = ("table", "key_column", "modified_column", "create_table")
     secret_fields = ("url",)
     error_routes = (
@@ -241,14 +254,15 @@ class SqlForm(ConnectionForm):
         ("schema", "table"),
     )
 
-    table = forms.CharField(help_text="e.g. leads, or crm.leads on PostgreSQL.")
-    key_column = forms.CharField(label="Key column", required=False, help_text="Empty: id.")
-    modified_column = forms.CharField(label="Last-modified column", required=False)
-    create_table = forms.BooleanField(label="Create the table if it is missing", required=False)
+    table = forms.CharField(help_text=_("e.g. leads, or crm.leads on PostgreSQL."))
+    key_column = forms.CharField(label=_("Key column"), required=False, help_text=_("Empty: id."))
+    modified_column = forms.CharField(label=_("Last-modified column"), required=False)
+    create_table = forms.BooleanField(label=_("Create the table if it is missing"), required=False)
     url = _secret(
-        "Database URL",
-        help_text="postgresql://user:password@host:5432/database "
-        "(or mysql://…). It holds the password.",
+        _("Database URL"),
+        help_text=_(
+            "postgresql://user:password@host:5432/database (or mysql://…). It holds the password."
+        ),
     )
 
     def config(self) -> dict[str, Any]:
@@ -258,7 +272,7 @@ class SqlForm(ConnectionForm):
 
 
 class HttpsForm(ConnectionForm):
-    kind, title = "https", "HTTPS endpoint"
+    kind, title = "https", _("HTTPS endpoint")
     config_fields = ("push_url", "pull_url", "key_field", "modified_field")
     secret_fields = ("bearer_token",)
     error_routes = (
@@ -270,22 +284,22 @@ class HttpsForm(ConnectionForm):
     )
 
     push_url = forms.CharField(
-        label="Push URL",
+        label=_("Push URL"),
         required=False,
         max_length=2000,
-        help_text="We send signed JSON batches here.",
+        help_text=_("We send signed JSON batches here."),
     )
     pull_url = forms.CharField(
-        label="Pull URL",
+        label=_("Pull URL"),
         required=False,
         max_length=2000,
-        help_text="We read changed records from here.",
+        help_text=_("We read changed records from here."),
     )
-    key_field = forms.CharField(label="Key field", required=False, help_text="Empty: id.")
+    key_field = forms.CharField(label=_("Key field"), required=False, help_text=_("Empty: id."))
     modified_field = forms.CharField(
-        label="Modified field", required=False, help_text="Empty: updated_at."
+        label=_("Modified field"), required=False, help_text=_("Empty: updated_at.")
     )
-    bearer_token = _secret("Bearer token", help_text="Optional: sent as Authorization.")
+    bearer_token = _secret(_("Bearer token"), help_text=_("Optional: sent as Authorization."))
 
     def check_alone(self, name: str, data: dict[str, Any]) -> None:
         value = (data.get(name) or "").strip()

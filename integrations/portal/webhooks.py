@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from saas_platform.kernel.errors import ApplicationError, NotFound
@@ -29,25 +30,25 @@ SECTION = "webhooks"
 
 class EndpointForm(forms.Form):
     url = forms.URLField(
-        label="Endpoint URL",
+        label=_("Endpoint URL"),
         max_length=2048,
         assume_scheme="https",
-        help_text="Where we POST the events, e.g. https://example.com/hooks. Public https only.",
+        help_text=_("Where we POST the events, e.g. https://example.com/hooks. Public https only."),
     )
     description = forms.CharField(
-        max_length=200, required=False, help_text="Optional: what this endpoint is for."
+        max_length=200, required=False, help_text=_("Optional: what this endpoint is for.")
     )
     event_types = forms.MultipleChoiceField(
-        label="Events to send",
+        label=_("Events to send"),
         choices=EVENT_CHOICES,
         widget=forms.CheckboxSelectMultiple,
-        error_messages={"required": "Choose at least one event."},
+        error_messages={"required": _("Choose at least one event.")},
     )
 
 
 class EndpointEditForm(EndpointForm):
     enabled = forms.BooleanField(
-        label="Enabled", required=False, help_text="Turn off to pause deliveries."
+        label=_("Enabled"), required=False, help_text=_("Turn off to pause deliveries.")
     )
 
 
@@ -130,7 +131,7 @@ def endpoint_detail(request: HttpRequest, location: Location, endpoint_id: int) 
         except ApplicationError as exc:
             form.add_error(exc.extra.get("field"), exc.message)
         else:
-            messages.success(request, "Endpoint saved.")
+            messages.success(request, _("Endpoint saved."))
             return redirect(
                 "workspace:webhook_endpoint", location_id=location.pk, endpoint_id=endpoint.pk
             )
@@ -168,12 +169,12 @@ def endpoint_secret_roll(
 def endpoint_test(request: HttpRequest, location: Location, endpoint_id: int) -> HttpResponse:
     endpoint = _endpoint(location, endpoint_id)
     if not endpoint.enabled:
-        messages.error(request, "Turn the endpoint on before sending a test event.")
+        messages.error(request, _("Turn the endpoint on before sending a test event."))
     else:
         services.endpoint_test_send(
             endpoint=endpoint, location=location, acting_user=_user(request)
         )
-        messages.success(request, "Test event queued: it appears in the delivery log below.")
+        messages.success(request, _("Test event queued: it appears in the delivery log below."))
     return redirect("workspace:webhook_endpoint", location_id=location.pk, endpoint_id=endpoint.pk)
 
 
@@ -183,7 +184,7 @@ def endpoint_delete(request: HttpRequest, location: Location, endpoint_id: int) 
     endpoint = _endpoint(location, endpoint_id)
     if request.method == "POST":
         services.endpoint_delete(endpoint=endpoint, acting_user=_user(request))
-        messages.success(request, "Endpoint deleted.")
+        messages.success(request, _("Endpoint deleted."))
         return redirect("workspace:webhooks", location_id=location.pk)
     return render(
         request, "portal/webhooks/delete.html", {"location": location, "endpoint": endpoint}
@@ -215,5 +216,5 @@ def delivery_replay(request: HttpRequest, location: Location, delivery_id: int) 
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "Delivery queued again.")
+        messages.success(request, _("Delivery queued again."))
     return redirect("workspace:webhook_delivery", location_id=location.pk, delivery_id=delivery_id)

@@ -20,6 +20,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from saas_platform.kernel.errors import NotFound
 from saas_platform.kernel.logging import get_logger
@@ -54,7 +55,7 @@ def next_send_at(*, frequency: str, after: datetime, zone: str) -> datetime | No
     tz = ZoneInfo(zone)
     local = after.astimezone(tz)
     day = local.date()
-    for _ in range(40):
+    for _attempt in range(40):
         candidate = datetime.combine(day, SEND_AT, tzinfo=tz)
         sends = (
             frequency == Frequency.DAILY
@@ -200,9 +201,9 @@ def _message(
         "kpis": [
             ("Leads", f"{board.total_leads:,}"),
             ("Won", f"{board.win_rate.won} · {money(board.win_rate.won_value)}"),
-            ("Win rate", percent(board.win_rate.rate)),
-            ("Avg. first reply", duration(board.speed_to_lead.avg_respond_seconds)),
-            ("Show rate", percent(board.appointments.show_rate)),
+            (_("Win rate"), percent(board.win_rate.rate)),
+            (_("Avg. first reply"), duration(board.speed_to_lead.avg_respond_seconds)),
+            (_("Show rate"), percent(board.appointments.show_rate)),
         ],
         "tables": [(t, t.rows[:5]) for t in tables],
         "url": url,
@@ -210,7 +211,8 @@ def _message(
     sender = branding.sender_name or branding.display_name
     period = f"{date_from:%-d %b} to {date_to:%-d %b %Y}"
     message = EmailMultiAlternatives(
-        subject=f"{branding.display_name}: {location.name} report, {period}",
+        subject=_("%(brand)s: %(location)s report, %(period)s")
+        % {"brand": branding.display_name, "location": location.name, "period": period},
         body=render_to_string("emails/location_report.txt", context),
         from_email=f"{sender} <{settings.DEFAULT_FROM_EMAIL}>",
         to=recipients,

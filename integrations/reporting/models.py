@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from saas_platform.kernel.models import TimeStampedModel
 from saas_platform.kernel.scoping import ScopedManager, TenantOwnedModel
@@ -189,10 +190,10 @@ class ReportSchedule(TimeStampedModel, TenantOwnedModel):
     TENANT_FIELD: ClassVar[str] = "location"
 
     class Frequency(models.TextChoices):
-        DAILY = "daily", "Daily"
-        WEEKLY = "weekly", "Weekly (Mondays)"
-        MONTHLY = "monthly", "Monthly (the 1st)"
-        OFF = "off", "Off"
+        DAILY = "daily", _("Daily")
+        WEEKLY = "weekly", _("Weekly (Mondays)")
+        MONTHLY = "monthly", _("Monthly (the 1st)")
+        OFF = "off", _("Off")
 
     location = models.OneToOneField(
         Location, on_delete=models.CASCADE, related_name="report_schedule"
@@ -201,8 +202,10 @@ class ReportSchedule(TimeStampedModel, TenantOwnedModel):
     recipients = models.TextField(
         blank=True,
         default="",
-        help_text="E-mail addresses, one a line or separated by commas. Empty: the agency's "
-        "owners and admins.",
+        help_text=_(
+            "E-mail addresses, one a line or separated by commas. Empty: the agency's "
+            "owners and admins."
+        ),
     )
     next_send_at = models.DateTimeField(null=True, blank=True)
     last_sent_at = models.DateTimeField(null=True, blank=True)

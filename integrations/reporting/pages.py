@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
 
 from integrations.packs.selectors import pack_report_set
 from tenants.models import Agency, Location
@@ -75,10 +76,10 @@ def dashboard_page(
 def _kpis(board: Dashboard) -> list[tuple[str, str]]:
     return [
         ("Leads", f"{board.total_leads:,}"),
-        ("Open pipeline", money(sum((s.value for s in board.pipeline_by_stage), ZERO))),
-        ("Win rate", percent(board.win_rate.rate)),
-        ("Avg. first reply", duration(board.speed_to_lead.avg_respond_seconds)),
-        ("Show rate", percent(board.appointments.show_rate)),
+        (_("Open pipeline"), money(sum((s.value for s in board.pipeline_by_stage), ZERO))),
+        (_("Win rate"), percent(board.win_rate.rate)),
+        (_("Avg. first reply"), duration(board.speed_to_lead.avg_respond_seconds)),
+        (_("Show rate"), percent(board.appointments.show_rate)),
     ]
 
 
@@ -88,24 +89,24 @@ def _charts(board: Dashboard, colour: str) -> dict[str, SafeString]:
         found["leads_by_day"] = charts.column_chart(
             [(d.day.isoformat(), d.leads) for d in board.leads_by_day],
             colour=colour,
-            title="Leads by day",
+            title=_("Leads by day"),
         )
         found["leads_by_source"] = charts.bar_chart(
             [(s.source or "(no source)", s.leads) for s in board.leads_by_source],
             colour=colour,
-            title="Leads by source",
+            title=_("Leads by source"),
         )
     found["pipeline_value_by_stage"] = charts.bar_chart(
         [(f"{s.pipeline} · {s.stage}", s.value) for s in board.pipeline_by_stage],
         colour=colour,
-        title="Open pipeline value by stage",
+        title=_("Open pipeline value by stage"),
     )
     found["appointments"] = charts.column_chart(
         [(d.day.isoformat(), d.booked) for d in board.appointments.by_day],
         colour=colour,
-        title="Appointments booked by day",
+        title=_("Appointments booked by day"),
     )
     found["routing_distribution"] = charts.bar_chart(
-        [(r.name, r.total) for r in board.routing], colour=colour, title="Leads routed per agent"
+        [(r.name, r.total) for r in board.routing], colour=colour, title=_("Leads routed per agent")
     )
     return {key: svg for key, svg in found.items() if svg}

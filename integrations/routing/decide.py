@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 from integrations.mirror.models import MirrorContact
 
 from . import conditions, strategies
@@ -24,13 +26,13 @@ Status = RoutingDecision.Status
 CAP_REASONS = frozenset({"daily_cap", "open_cap"})
 # Why a candidate was skipped, for people (the codes are what decisions store).
 REASONS = {
-    "inactive": "not taking leads (inactive)",
-    "out_of_office": "out of office",
-    "outside_hours": "outside business hours",
-    "daily_cap": "daily cap reached",
-    "open_cap": "open-lead cap reached",
-    "not_specialist": "not a specialist for this lead",
-    "no_profile": "no agent profile",
+    "inactive": _("not taking leads (inactive)"),
+    "out_of_office": _("out of office"),
+    "outside_hours": _("outside business hours"),
+    "daily_cap": _("daily cap reached"),
+    "open_cap": _("open-lead cap reached"),
+    "not_specialist": _("not a specialist for this lead"),
+    "no_profile": _("no agent profile"),
 }
 
 

@@ -16,6 +16,7 @@ from typing import ClassVar
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from saas_platform.kernel.models import TimeStampedModel
 from saas_platform.kernel.scoping import ScopedManager, TenantOwnedModel
@@ -25,10 +26,10 @@ LocationOwnedManager = ScopedManager.from_queryset(LocationOwnedQuerySet)
 
 
 class Strategy(models.TextChoices):
-    ROUND_ROBIN = "round_robin", "Round robin"
-    WEIGHTED = "weighted", "Weighted"
-    LEAST_LOADED = "least_loaded", "Least loaded"
-    STICKY = "sticky", "Sticky (same agent for a returning contact)"
+    ROUND_ROBIN = "round_robin", _("Round robin")
+    WEIGHTED = "weighted", _("Weighted")
+    LEAST_LOADED = "least_loaded", _("Least loaded")
+    STICKY = "sticky", _("Sticky (same agent for a returning contact)")
 
 
 class AgentProfile(TimeStampedModel, TenantOwnedModel):
@@ -136,9 +137,9 @@ class RoutingDecision(TenantOwnedModel):
     TENANT_FIELD: ClassVar[str] = "location"
 
     class Status(models.TextChoices):
-        ASSIGNED = "assigned", "Assigned"
-        FALLBACK = "fallback", "Assigned from the fallback pool"
-        UNROUTABLE = "unroutable", "Unroutable"
+        ASSIGNED = "assigned", _("Assigned")
+        FALLBACK = "fallback", _("Assigned from the fallback pool")
+        UNROUTABLE = "unroutable", _("Unroutable")
 
     location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
     contact_ghl_id = models.CharField(max_length=64)

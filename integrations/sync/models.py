@@ -6,6 +6,7 @@ from typing import ClassVar
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from saas_platform.kernel.models import TimeStampedModel
 from saas_platform.kernel.scoping import ScopedManager, TenantOwnedModel
@@ -22,7 +23,7 @@ class LocationSync(TimeStampedModel, TenantOwnedModel):
     location = models.OneToOneField(Location, on_delete=models.CASCADE, related_name="ghl_sync")
     enabled = models.BooleanField(default=True)
     interval_minutes = models.PositiveIntegerField(
-        default=15, help_text="How often the incremental sync runs."
+        default=15, help_text=_("How often the incremental sync runs.")
     )
     last_backfill_at = models.DateTimeField(null=True, blank=True)
     last_incremental_at = models.DateTimeField(null=True, blank=True)
@@ -66,25 +67,25 @@ class SyncRun(TimeStampedModel, TenantOwnedModel):
     TENANT_FIELD: ClassVar[str] = "location"
 
     class Kind(models.TextChoices):
-        BACKFILL = "backfill", "Full backfill"
-        INCREMENTAL = "incremental", "Incremental"
-        RECONCILE = "reconcile", "Reconciliation"
+        BACKFILL = "backfill", _("Full backfill")
+        INCREMENTAL = "incremental", _("Incremental")
+        RECONCILE = "reconcile", _("Reconciliation")
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
 
     location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="sync_runs")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
-    entity = models.CharField(max_length=30, blank=True, default="", help_text="Current entity.")
+    entity = models.CharField(max_length=30, blank=True, default="", help_text=_("Current entity."))
     pages = models.PositiveIntegerField(default=0)
     rows = models.PositiveIntegerField(default=0)
     total_estimate = models.PositiveIntegerField(null=True, blank=True)
-    requests = models.PositiveIntegerField(default=0, help_text="GHL calls made.")
+    requests = models.PositiveIntegerField(default=0, help_text=_("GHL calls made."))
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True, default="")

@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from saas_platform.kernel.crypto import EncryptedTextField
 from saas_platform.kernel.models import TimeStampedModel
@@ -27,11 +28,11 @@ class WebhookEndpoint(TimeStampedModel, TenantOwnedModel):
         null=True,
         blank=True,
         related_name="+",
-        help_text="Empty: events of every client of the agency.",
+        help_text=_("Empty: events of every client of the agency."),
     )
     url = HttpsURLField("URL", max_length=2048)
     description = models.CharField(max_length=200, blank=True, default="")
-    event_types = models.JSONField(default=list, help_text="The event types sent here.")
+    event_types = models.JSONField(default=list, help_text=_("The event types sent here."))
     # Standard Webhooks `whsec_` secret; the previous one keeps signing (alongside) for a while
     # after a roll, so the receiver can switch without dropping events.
     secret = EncryptedTextField()
@@ -81,8 +82,8 @@ class WebhookDelivery(TenantOwnedModel):
     TENANT_FIELD: ClassVar[str] = "endpoint"
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SUCCEEDED = "succeeded", "Delivered"
+        PENDING = "pending", _("Pending")
+        SUCCEEDED = "succeeded", _("Delivered")
         FAILED = "failed", "Failed"  # not retried: the endpoint is gone (410) or disabled
         DEAD = "dead", "Gave up"  # every retry failed
 

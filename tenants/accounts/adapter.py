@@ -19,6 +19,7 @@ from allauth.mfa.adapter import DefaultMFAAdapter
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from saas_platform.kernel.errors import ApplicationError
 from saas_platform.kernel.logging import get_logger
@@ -66,7 +67,7 @@ class PortalAccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]  # alla
                 request_agency_id=agency.pk if agency else None,
             )
             clear_login(request)
-            messages.error(request, "This account cannot sign in here.")
+            messages.error(request, _("This account cannot sign in here."))
             return HttpResponseRedirect(reverse("account_login"))
         response: HttpResponse | None = super().pre_login(request, user, **kwargs)
         return response
@@ -121,9 +122,9 @@ class PortalAccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]  # alla
         )
         ctx["action_url"] = ctx.get("activate_url") or ctx.get("password_reset_url")
         if "activate_url" in ctx:
-            ctx["action_label"] = "Confirm your email"
+            ctx["action_label"] = _("Confirm your email")
         elif template_prefix.endswith("password_reset_key"):
-            ctx["action_label"] = "Choose a new password"
+            ctx["action_label"] = _("Choose a new password")
         else:
             ctx.pop("action_url")
         branded_mail_build(

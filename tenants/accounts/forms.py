@@ -13,13 +13,14 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from .. import services
 from ..models import Agency, Invitation, User
 from ..services.common import audit_record
 from .realm import SESSION_INVITATION_KEY, pending_invitation, request_agency
 
-TAKEN = "An account with this email already exists here. Sign in, or reset your password."
+TAKEN = _("An account with this email already exists here. Sign in, or reset your password.")
 
 
 def _agency() -> Agency | None:
@@ -34,12 +35,12 @@ def _taken(email: str, *, except_user: User | None = None) -> bool:
 
 
 class PortalSignupForm(SignupForm):  # type: ignore[misc]  # allauth ships no types
-    full_name = forms.CharField(label="Your name", max_length=200)
+    full_name = forms.CharField(label=_("Your name"), max_length=200)
     business_name = forms.CharField(
-        label="Business name",
+        label=_("Business name"),
         max_length=200,
         required=False,
-        help_text="The business you want to manage here; the agency sets it up for you.",
+        help_text=_("The business you want to manage here; the agency sets it up for you."),
     )
     field_order = ["full_name", "email", "business_name", "password1", "password2"]
 
@@ -65,7 +66,8 @@ class PortalSignupForm(SignupForm):  # type: ignore[misc]  # allauth ships no ty
         value: str = super().clean_email()
         if self.invitation is not None and value.lower() != self.invitation.email.lower():
             raise ValidationError(
-                f"This invitation was sent to {self.invitation.email}; sign up with that address."
+                _("This invitation was sent to %(email)s; sign up with that address.")
+                % {"email": self.invitation.email}
             )
         return value
 

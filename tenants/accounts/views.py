@@ -9,6 +9,7 @@ from allauth.account.views import ConfirmEmailView
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from saas_platform.kernel.errors import ApplicationError
 
@@ -35,11 +36,17 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             return render(
                 request, "portal/invitation_invalid.html", {"reason": error.message}, status=404
             )
-        messages.success(request, f"You have joined {invitation.location.name}.")
+        messages.success(
+            request, _("You have joined %(name)s.") % {"name": invitation.location.name}
+        )
         return redirect("portal:home")
     request.session[SESSION_INVITATION_KEY] = token
     if selectors.user_find(agency=req.agency, email=invitation.email) is not None:
-        messages.info(request, f"Sign in as {invitation.email} to join {invitation.location.name}.")
+        messages.info(
+            request,
+            _("Sign in as %(email)s to join %(name)s.")
+            % {"email": invitation.email, "name": invitation.location.name},
+        )
         return redirect("account_login")
     return redirect("account_signup")
 

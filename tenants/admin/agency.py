@@ -12,6 +12,8 @@ from django.db import models
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from saas_platform.kernel.errors import ApplicationError
 
@@ -100,7 +102,7 @@ class AgencyDomainAdmin(ServiceSaveMixin, AgencyScopedAdmin):
     def verified(self, obj: AgencyDomain) -> bool:
         return obj.is_verified
 
-    @admin.display(description="DNS records to create")
+    @admin.display(description=gettext_lazy("DNS records to create"))
     def dns_instructions(self, obj: AgencyDomain) -> str:
         if obj.kind == AgencyDomain.Kind.PLATFORM:
             return "None: the platform serves this subdomain."
@@ -155,24 +157,31 @@ class AgencyDomainAdmin(ServiceSaveMixin, AgencyScopedAdmin):
             self.message_user(request, error.message, level=messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
-    @admin.action(description="Check the DNS record of the selected domains now")
+    @admin.action(description=gettext_lazy("Check the DNS record of the selected domains now"))
     def check_dns(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         for domain in queryset:
             if services.agency_domain_check(domain=domain):
-                self.message_user(request, f"Verified: {domain.domain}.", messages.SUCCESS)
+                self.message_user(
+                    request,
+                    _("Verified: %(domain)s.") % {"domain": domain.domain},
+                    messages.SUCCESS,
+                )
             else:
                 record = dns.verification_record_name(domain.domain)
                 self.message_user(
                     request,
-                    f"Not verified yet: no TXT record at {record} carries the token. DNS "
-                    "changes can take a while to spread; we keep checking for a week.",
+                    _(
+                        "Not verified yet: no TXT record at %(record)s carries the token. DNS "
+                        "changes can take a while to spread; we keep checking for a week."
+                    )
+                    % {"record": record},
                     messages.WARNING,
                 )
 
-    @admin.action(description="Make the selected verified domain primary")
+    @admin.action(description=gettext_lazy("Make the selected verified domain primary"))
     def make_primary(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         if queryset.count() != 1:
-            self.message_user(request, "Select exactly one domain.", level=messages.ERROR)
+            self.message_user(request, _("Select exactly one domain."), level=messages.ERROR)
             return
         try:
             services.agency_domain_make_primary(domain=queryset.get(), acting_user=actor(request))
@@ -194,7 +203,7 @@ class AgencyBrandingAdmin(ServiceSaveMixin, AgencyScopedAdmin):
         # A file, not an inline script: the Content-Security-Policy runs no inline code.
         js = ("tenants/branding_preview.js",)
 
-    @admin.display(description="Preview")
+    @admin.display(description=gettext_lazy("Preview"))
     def theme_preview(self, obj: Branding) -> str:
         return branding_preview(obj)
 
@@ -238,9 +247,9 @@ class UserAddForm(forms.ModelForm[User]):
         data = super().clean() or {}
         role, location = data.get("role"), data.get("location")
         if role in Membership.CLIENT_ROLES and location is None:
-            self.add_error("location", "Client roles need a location.")
+            self.add_error("location", _("Client roles need a location."))
         if role in Membership.AGENCY_ROLES and location is not None:
-            self.add_error("location", "Agency roles apply to the whole agency; leave it empty.")
+            self.add_error("location", _("Agency roles apply to the whole agency; leave it empty."))
         if data.get("password"):
             try:
                 validate_password(data["password"])
@@ -291,7 +300,7 @@ class AgencyUserAdmin(ServiceSaveMixin, AgencyScopedAdmin):
             "memberships__location"
         )
 
-    @admin.display(description="Roles")
+    @admin.display(description=gettext_lazy("Roles"))
     def roles(self, obj: User) -> str:
         return ", ".join(
             f"{m.get_role_display()}{' · ' + m.location.name if m.location else ''}"

@@ -12,6 +12,8 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from saas_platform.kernel.errors import ApplicationError
 
@@ -61,11 +63,11 @@ class AgencyApiKeyAdmin(AgencyScopedAdmin):
     readonly_fields = fields
     actions = ["revoke_keys", "rotate_keys"]
 
-    @admin.display(description="permissions")
+    @admin.display(description=gettext_lazy("permissions"))
     def scope_list(self, key: ApiKey) -> str:
         return ", ".join(key.scopes)
 
-    @admin.display(description="state")
+    @admin.display(description=gettext_lazy("state"))
     def state(self, key: ApiKey) -> str:
         if key.revoked_at is not None:
             return "revoked"
@@ -120,16 +122,21 @@ class AgencyApiKeyAdmin(AgencyScopedAdmin):
         response["Cache-Control"] = "no-store"  # the only copy of the key: never cached
         return response
 
-    @admin.action(description="Revoke the selected keys (effective immediately)")
+    @admin.action(description=gettext_lazy("Revoke the selected keys (effective immediately)"))
     def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         if not self.has_add_permission(request):
             raise PermissionDenied
         keys = list(queryset)
         for key in keys:
             api_key_revoke(key=key, acting_user=actor(request))
-        self.message_user(request, f"Revoked {len(keys)} key(s).", messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("Revoked %(keys_count)s key.", "Revoked %(keys_count)s keys.", len(keys))
+            % {"keys_count": len(keys)},
+            messages.SUCCESS,
+        )
 
-    @admin.action(description="Rotate the selected keys…")
+    @admin.action(description=gettext_lazy("Rotate the selected keys…"))
     def rotate_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> Any:
         """First a page asking how long the old keys keep working; then the new keys, once."""
         if not self.has_add_permission(request):
@@ -152,7 +159,11 @@ class AgencyApiKeyAdmin(AgencyScopedAdmin):
             try:
                 issued.append(api_key_rotate(key=key, acting_user=actor(request), overlap=overlap))
             except ApplicationError as error:
-                self.message_user(request, f"{key}: {error.message}", messages.ERROR)
+                self.message_user(
+                    request,
+                    _("%(key)s: %(message)s") % {"key": key, "message": error.message},
+                    messages.ERROR,
+                )
         if not issued:
             return None
         return self._show_secrets(request, issued, "API keys rotated")
@@ -180,9 +191,14 @@ class StaffApiKeyAdmin(StaffAdminMixin, admin.ModelAdmin[ApiKey]):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.action(description="Revoke the selected keys (effective immediately)")
+    @admin.action(description=gettext_lazy("Revoke the selected keys (effective immediately)"))
     def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         keys = list(queryset)
         for key in keys:
             api_key_revoke(key=key, acting_user=actor(request))
-        self.message_user(request, f"Revoked {len(keys)} key(s).", messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("Revoked %(keys_count)s key.", "Revoked %(keys_count)s keys.", len(keys))
+            % {"keys_count": len(keys)},
+            messages.SUCCESS,
+        )

@@ -9,6 +9,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from saas_platform.kernel.errors import ApplicationError
 
@@ -89,11 +91,13 @@ class AgencyLocationRequestAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
     readonly_fields = fields
     actions = ("approve", "decline")
 
-    @admin.action(description="Approve: create the location, requester becomes its client admin")
+    @admin.action(
+        description=gettext_lazy("Approve: create the location, requester becomes its client admin")
+    )
     def approve(self, request: HttpRequest, queryset: QuerySet[LocationRequest]) -> None:
         self._decide(request, queryset, services.location_request_approve, "approved")
 
-    @admin.action(description="Decline")
+    @admin.action(description=gettext_lazy("Decline"))
     def decline(self, request: HttpRequest, queryset: QuerySet[LocationRequest]) -> None:
         self._decide(request, queryset, services.location_request_decline, "declined")
 
@@ -108,7 +112,11 @@ class AgencyLocationRequestAdmin(ReadOnlyAdminMixin, AgencyScopedAdmin):
             except ApplicationError as error:
                 self.refuse(request, error)
         if done:
-            self.message_user(request, f"{done} request(s) {verb}.", level=messages.SUCCESS)
+            self.message_user(
+                request,
+                _("%(done)s request(s) %(verb)s.") % {"done": done, "verb": verb},
+                level=messages.SUCCESS,
+            )
 
     def get_actions(self, request: HttpRequest) -> Any:
         # ReadOnlyAdminMixin hides change rights; the decisions are for owners and admins.

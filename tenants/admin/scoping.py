@@ -16,6 +16,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.db import models
 from django.forms import ModelChoiceField
 from django.http import Http404, HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from saas_platform.kernel.errors import ApplicationError
 from saas_platform.kernel.scoping import ScopedQuerySet
@@ -184,8 +185,10 @@ class AgencyAdminLoginForm(AuthenticationForm):
         )
         if role not in Membership.AGENCY_ROLES:
             raise forms.ValidationError(
-                "This account has no access to the agency admin. Client users sign in on the "
-                "portal.",
+                _(
+                    "This account has no access to the agency admin. Client users sign in on the "
+                    "portal."
+                ),
                 code="no_agency_role",
             )
 

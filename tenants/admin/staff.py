@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy
 
 from .. import services
 from ..models import Agency, AgencyDomain, AuditLogEntry, Branding, Location, Membership, User
@@ -73,7 +74,7 @@ class StaffDomainAdmin(StaffAdminMixin, AgencyDomainAdmin):
     def domain_owner(self, request: HttpRequest, obj: AgencyDomain) -> Agency:
         return obj.agency
 
-    @admin.action(description="Mark the selected domains as verified")
+    @admin.action(description=gettext_lazy("Mark the selected domains as verified"))
     def verify(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> None:
         for domain in queryset:
             services.agency_domain_verify(domain=domain, acting_user=actor(request))

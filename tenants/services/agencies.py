@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from saas_platform.kernel.errors import ApplicationError
 from saas_platform.kernel.logging import get_logger
@@ -40,7 +41,9 @@ def normalize_domain(raw: str) -> str:
     try:
         return value.encode("idna").decode("ascii")
     except UnicodeError as exc:
-        raise ApplicationError(f"{raw!r} is not a valid domain name.") from exc
+        raise ApplicationError(
+            _("%(raw)s is not a valid domain name.") % {"raw": repr(raw)}
+        ) from exc
 
 
 def platform_subdomain(slug: str) -> str:
@@ -118,10 +121,10 @@ def agency_link_ghl_company(*, agency: Agency, company_id: str, acting_user: Use
         return agency
     if agency.ghl_company_id:
         raise ApplicationError(
-            "This account is already connected to another HighLevel agency; disconnect it first."
+            _("This account is already connected to another HighLevel agency; disconnect it first.")
         )
     if Agency.objects.filter(ghl_company_id=company_id).exclude(pk=agency.pk).exists():
-        raise ApplicationError("That HighLevel agency is already connected to another account.")
+        raise ApplicationError(_("That HighLevel agency is already connected to another account."))
     agency.ghl_company_id = company_id
     agency.save(update_fields=["ghl_company_id", "updated_at"])
     audit_record(
@@ -154,10 +157,11 @@ def agency_domain_add(*, agency: Agency, domain: str, acting_user: User | None) 
     base = settings.PLATFORM_BASE_DOMAIN
     if name in settings.PLATFORM_HOSTS or name == base or name.endswith("." + base):
         raise ApplicationError(
-            f"{name} belongs to the platform; add a domain your agency owns instead."
+            _("%(name)s belongs to the platform; add a domain your agency owns instead.")
+            % {"name": name}
         )
     if AgencyDomain.objects.unscoped().filter(domain=name).exists():
-        raise ApplicationError(f"{name} is already in use by another portal.")
+        raise ApplicationError(_("%(name)s is already in use by another portal.") % {"name": name})
     record = AgencyDomain(
         agency=agency,
         domain=name,
@@ -176,7 +180,9 @@ def agency_domain_add(*, agency: Agency, domain: str, acting_user: User | None) 
                 changes={"domain": (None, name)},
             )
     except IntegrityError as exc:  # claimed concurrently by someone else
-        raise ApplicationError(f"{name} is already in use by another portal.") from exc
+        raise ApplicationError(
+            _("%(name)s is already in use by another portal.") % {"name": name}
+        ) from exc
     agency_domain_check_later(domain=record)
     return record
 
@@ -218,7 +224,7 @@ def agency_domain_verify(*, domain: AgencyDomain, acting_user: User | None) -> A
 @transaction.atomic
 def agency_domain_make_primary(*, domain: AgencyDomain, acting_user: User | None) -> AgencyDomain:
     if not domain.is_verified:
-        raise ApplicationError("Verify the domain before making it the primary one.")
+        raise ApplicationError(_("Verify the domain before making it the primary one."))
     if domain.is_primary:
         return domain
     previous = AgencyDomain.objects.for_agency(domain.agency).filter(is_primary=True).first()
@@ -240,9 +246,9 @@ def agency_domain_make_primary(*, domain: AgencyDomain, acting_user: User | None
 @transaction.atomic
 def agency_domain_remove(*, domain: AgencyDomain, acting_user: User | None) -> None:
     if domain.kind == AgencyDomain.Kind.PLATFORM:
-        raise ApplicationError("The platform subdomain cannot be removed.")
+        raise ApplicationError(_("The platform subdomain cannot be removed."))
     if domain.is_primary:
-        raise ApplicationError("Make another domain primary before removing this one.")
+        raise ApplicationError(_("Make another domain primary before removing this one."))
     audit_record(
         action="domain.removed",
         target=domain,

@@ -7,6 +7,7 @@ from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from saas_platform.kernel.errors import ApplicationError
 
@@ -33,7 +34,7 @@ def user_create(
     the demo data and trusted imports pass True."""
     email = User.objects.normalize_email(email.strip())
     if selectors.user_find(agency=agency, email=email) is not None:
-        raise ApplicationError(f"{email} already has an account here.")
+        raise ApplicationError(_("%(email)s already has an account here.") % {"email": email})
     user = User(agency=agency, email=email, full_name=full_name, is_staff=is_staff)
     user.set_password(password)
     validated(user, exclude=["password"])
@@ -52,7 +53,7 @@ def user_create(
 @transaction.atomic
 def user_update(*, user: User, acting_user: User | None, data: Mapping[str, Any]) -> User:
     if acting_user is not None and acting_user.pk == user.pk and data.get("is_active") is False:
-        raise ApplicationError("You cannot deactivate your own account.")
+        raise ApplicationError(_("You cannot deactivate your own account."))
     changes = update_fields(user, data, allowed=USER_EDITABLE)
     if changes:
         audit_record(
@@ -76,7 +77,7 @@ def membership_grant(
     """Give `user` a role in their agency or one of its locations (idempotent; changes the role
     if a membership already exists there)."""
     if user.agency is None:
-        raise ApplicationError("Platform operators have no agency or client roles.")
+        raise ApplicationError(_("Platform operators have no agency or client roles."))
     existing: Membership | None = (
         Membership.objects.for_agency(user.agency).filter(user=user, location=location).first()
     )

@@ -10,6 +10,7 @@ from functools import partial
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from saas_platform.kernel.errors import ApplicationError
 
@@ -36,7 +37,7 @@ def location_may_administer(*, user: User, location: Location) -> bool:
 
 def _require_administrator(*, user: User, location: Location) -> None:
     if not location_may_administer(user=user, location=location):
-        raise ApplicationError("Only the business's administrators can change its team.")
+        raise ApplicationError(_("Only the business's administrators can change its team."))
 
 
 def _last_admin_guard(membership: Membership, *, leaving: bool) -> None:
@@ -50,21 +51,28 @@ def _last_admin_guard(membership: Membership, *, leaving: bool) -> None:
         .values_list("pk", flat=True)
     )
     if admins == [membership.pk]:
-        what = "removed" if leaving else "made a member"
-        raise ApplicationError(
-            f"{membership.user.email} is the business's only administrator and cannot be "
-            f"{what}. Make someone else an administrator first."
+        refusal = (
+            _(
+                "%(email)s is the business's only administrator and cannot be removed. "
+                "Make someone else an administrator first."
+            )
+            if leaving
+            else _(
+                "%(email)s is the business's only administrator and cannot be made a member. "
+                "Make someone else an administrator first."
+            )
         )
+        raise ApplicationError(refusal % {"email": membership.user.email})
 
 
 @transaction.atomic
 def location_member_role_set(*, membership: Membership, role: str, acting_user: User) -> Membership:
     location = membership.location
     if location is None:
-        raise ApplicationError("Agency roles are managed by the agency.")
+        raise ApplicationError(_("Agency roles are managed by the agency."))
     _require_administrator(user=acting_user, location=location)
     if role not in Membership.CLIENT_ROLES:
-        raise ApplicationError("Choose a role: administrator or member.")
+        raise ApplicationError(_("Choose a role: administrator or member."))
     if role != Membership.Role.CLIENT_ADMIN:
         _last_admin_guard(membership, leaving=False)
     return membership_grant(
@@ -76,7 +84,7 @@ def location_member_role_set(*, membership: Membership, role: str, acting_user: 
 def location_member_remove(*, membership: Membership, acting_user: User) -> None:
     location = membership.location
     if location is None:
-        raise ApplicationError("Agency roles are managed by the agency.")
+        raise ApplicationError(_("Agency roles are managed by the agency."))
     _require_administrator(user=acting_user, location=location)
     _last_admin_guard(membership, leaving=True)
     membership_revoke(membership=membership, acting_user=acting_user)
@@ -93,7 +101,10 @@ def location_invite(*, location: Location, email: str, role: str, acting_user: U
         .exists()
     )
     if waiting:
-        raise ApplicationError(f"{email} is already invited. Use “Resend” to send the link again.")
+        raise ApplicationError(
+            _("%(email)s is already invited. Use “Resend” to send the link again.")
+            % {"email": email}
+        )
     return invitation_create(location=location, email=email, role=role, acting_user=acting_user)
 
 
@@ -105,7 +116,9 @@ def _open(invitation: Invitation) -> Invitation:
         .get(pk=invitation.pk)
     )
     if locked.is_spent:
-        raise ApplicationError(f"{locked.email} has already accepted this invitation.")
+        raise ApplicationError(
+            _("%(email)s has already accepted this invitation.") % {"email": locked.email}
+        )
     return locked
 
 

@@ -104,7 +104,7 @@ def test_staff_replay_a_dead_event(
         {"action": "replay", "_selected_action": [event.pk]},
         follow=True,
     )
-    assert "Replayed 1 event(s); 1 succeeded." in response.content.decode()
+    assert "Replayed 1 event; 1 succeeded." in response.content.decode()
     event.refresh_from_db()
     assert event.status == "succeeded"
     assert [c.path for c in stripe_wire.calls] == ["/v1/accounts/acct_AgencyA0000001"]

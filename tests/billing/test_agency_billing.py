@@ -153,6 +153,8 @@ def test_failed_payment_grace_reminder_pause_and_restore(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     settings.BILLING_GRACE_DAYS = 7
+    world.a.agency.name = "O'Brien Realty"  # a plain-text mail shows it as typed, unescaped
+    world.a.agency.save(update_fields=["name"])
     plan = _platform_plan(world, entitlements={"max_locations": 2})
     subscription = _subscribed(world, standin, plan)
     assert subscription.status == "active"
@@ -172,6 +174,7 @@ def test_failed_payment_grace_reminder_pause_and_restore(
     assert reminder.to == sorted([world.a.admin.email, world.a.owner.email])
     assert reminder.from_email.startswith(f"{settings.PLATFORM_NAME} <")
     assert f"://{world.a.domain}{PAGE}manage/" in reminder.body
+    assert f"O'Brien Realty's {settings.PLATFORM_NAME} plan did not go through" in reminder.body
     text = _page(agency_client(world.a, world.a.owner))
     assert "Your agency's last payment did not go through" in text
 

@@ -36,7 +36,7 @@ def test_sync_now_queues_a_run_for_each_selected_location(
             {"action": "sync_now", "_selected_action": [s.pk for s in syncs]},
             follow=True,
         )
-    assert "2 sync run(s) queued" in response.content.decode()
+    assert "2 sync runs queued" in response.content.decode()
     runs = SyncRun.objects.for_agency(world.a.agency).filter(kind="incremental", status="queued")
     assert runs.count() == 2 and len(queued) == 2
 

@@ -17,6 +17,7 @@ from tenants.admin.scoping import (
     AgencyScopedAdmin,
     StaffAdminMixin,
 )
+from tenants.entitlements import feature_require
 from tenants.request import actor
 
 from .admin_connectors import JSONText
@@ -74,6 +75,7 @@ class RoutingRuleForm(forms.ModelForm[RoutingRule]):
         if location is None or self.errors:
             return data
         try:
+            feature_require(location=location, feature="routing")
             rule_validate(
                 location=location,
                 name=data.get("name", ""),

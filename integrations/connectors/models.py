@@ -130,6 +130,8 @@ class ExternalSyncRun(TenantOwnedModel):
         RUNNING = "running", "Running"
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
+        # Not run: the location's plan leaves sync connections out or its billing is paused.
+        SKIPPED = "skipped", "Skipped (plan)"
 
     class Trigger(models.TextChoices):
         SCHEDULE = "schedule", "Schedule"

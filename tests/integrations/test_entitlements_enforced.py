@@ -153,6 +153,41 @@ def test_the_api_answers_a_403_in_the_envelope_for_routing_writes(world: World) 
     assert created.status_code == 201, created.content
 
 
+def test_the_agency_admin_refuses_rule_changes_while_paused(
+    world: World, agency_client: Callable[..., Client]
+) -> None:
+    location = world.a.locations[0]
+    team = agents(location, 1)
+    rule = RoutingRule.objects.create(location=location, name="Marina", pool={"agents": team})
+    _plan(location, state="paused", **PLAN)
+    client = agency_client(world.a, world.a.owner)
+    rules = "/admin/integrations/routingrule/"
+    added = client.post(
+        f"{rules}add/",
+        {
+            "location": location.pk,
+            "name": "New",
+            "position": "",
+            "enabled": "on",
+            "strategy": "round_robin",
+            "conditions": "",
+            "pool": json.dumps({"agents": team}),
+            "fallback_pool": "",
+            "pipeline_id": "",
+            "stage_id": "",
+        },
+    )
+    assert added.status_code == 200 and "Billing is paused" in added.content.decode()
+    assert client.post(f"{rules}{rule.pk}/delete/", {"post": "yes"}).status_code == 403
+    bulk = client.post(
+        rules, {"action": "delete_selected", "_selected_action": [rule.pk], "post": "yes"}
+    )
+    assert bulk.status_code == 403
+    assert list(RoutingRule.objects.for_location(location).values_list("name", flat=True)) == [
+        "Marina"
+    ]
+
+
 # --- reports -------------------------------------------------------------------------------------
 
 

@@ -25,6 +25,7 @@ from tenants.services import location_entitlements_set
 from tests import factories
 from tests.conftest import World
 
+from .portal.test_sync_pages import _https_post
 from .routing.util import agents, contacts
 
 pytestmark = pytest.mark.django_db
@@ -268,6 +269,21 @@ def test_the_portal_refuses_sync_now_kindly_while_paused(
     response = admin.post(f"/app/l/{location.pk}/sync/{connection.pk}/sync-now/", follow=True)
     assert response.status_code == 200
     assert "Billing is paused" in response.content.decode()
+
+
+def test_the_portal_refuses_one_connection_too_many_with_the_plans_reason(
+    world: World, agency_client: Callable[..., Client]
+) -> None:
+    location = world.a.locations[0]
+    _plan(location, **PLAN)  # connectors: 1
+    admin = agency_client(world.a, world.a.client_admin)
+    new = f"/app/l/{location.pk}/sync/new/https/"
+    assert admin.post(new, _https_post(name="First")).status_code == 302
+    refused = admin.post(new, _https_post(name="Second"))
+    assert refused.status_code == 400  # the form again, with the reason
+    assert "Your plan allows 1 sync connections" in refused.content.decode()
+    names = ExternalConnection.objects.for_location(location).values_list("name", flat=True)
+    assert list(names) == ["First"]
 
 
 # --- seats ---------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from tenants.admin.scoping import (
     AgencyScopedAdmin,
     StaffAdminMixin,
 )
+from tenants.entitlements import feature_require, location_may
 from tenants.request import actor
 
 from .admin_connectors import JSONText
@@ -80,6 +81,7 @@ class RoutingRuleForm(forms.ModelForm[RoutingRule]):
         if location is None or self.errors:
             return data
         try:
+            feature_require(location=location, feature="routing")
             rule_validate(
                 location=location,
                 name=data.get("name", ""),
@@ -143,11 +145,18 @@ class RoutingRuleAdmin(SimulateMixin, AgencyScopedAdmin):
         )
         obj.pk, obj.position = saved.pk, saved.position
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # A location whose plan leaves routing out (or is paused) keeps its rules as they are
+        # (the bulk "delete selected" asks this of every rule too, and refuses them all).
+        if obj is not None and not location_may(location=obj.location, feature="routing"):
+            return False
+        return bool(super().has_delete_permission(request, obj))
+
     def delete_model(self, request: HttpRequest, obj: RoutingRule) -> None:
         rule_delete(rule=obj, acting_user=actor(request))
 
     def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
-        for rule in queryset:
+        for rule in queryset:  # Django asked has_delete_permission of each one first
             rule_delete(rule=rule, acting_user=actor(request))
 
 

@@ -9,6 +9,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 
+from saas_platform.kernel.errors import NotEntitled
 from saas_platform.kernel.logging import get_logger
 
 from .connectors import engine as connectors_engine
@@ -193,7 +194,10 @@ def routing_lead_assign(location_pk: int, contact_ghl_id: str) -> str:
     from .routing.assign import lead_assign
 
     location = Location.objects.unscoped().select_related("agency").get(pk=location_pk)
-    decision = lead_assign(location=location, contact_ghl_id=contact_ghl_id)
+    try:
+        decision = lead_assign(location=location, contact_ghl_id=contact_ghl_id)
+    except NotEntitled as refused:  # the plan changed since it was queued: nothing to retry
+        return refused.reason
     return f"{decision.status} {decision.agent_ghl_id}".strip()
 
 

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django_stubs_ext import StrOrPromise
 
 from . import selectors
+from .entitlements import PlanNotice, location_plan_notice
 from .models import Agency, Location, Membership, User
 
 # "agency": a member of the agency looking after this client; "admin": the client's admin;
@@ -65,12 +66,18 @@ def workspace_resolve(
     """The location and the user's role in it, in two queries; None when it is not theirs (or
     does not exist: the caller answers both with the same 404)."""
     if selectors.membership_role_in_agency(user=user, agency=agency):
-        location = Location.objects.for_agency(agency).filter(pk=location_id).first()
+        # The plan's record rides along: the banner and feature checks then need no query.
+        location = (
+            Location.objects.for_agency(agency)
+            .select_related("entitlements")
+            .filter(pk=location_id)
+            .first()
+        )
         return (location, "agency") if location is not None else None
     membership = (
         Membership.objects.for_agency(agency)
         .filter(user=user, location_id=location_id, role__in=Membership.CLIENT_ROLES)
-        .select_related("location")
+        .select_related("location__entitlements")
         .first()
     )
     if membership is None or membership.location is None:
@@ -119,6 +126,11 @@ class Workspace:
     @property
     def is_admin(self) -> bool:
         return self.role in ("agency", "admin")
+
+    @property
+    def plan_notice(self) -> PlanNotice | None:
+        """Payment overdue or billing paused: shown as a banner on every page."""
+        return location_plan_notice(location=self.location)
 
 
 def location_page(*, section: str, access: Access = "member") -> Callable[[View], View]:

@@ -25,6 +25,7 @@ from integrations.ghl.governor import Priority
 from integrations.mirror.models import MirrorContact
 from integrations.mirror.writer import mirror_delete, mirror_upsert
 from integrations.sync.engine import location_installation
+from tenants.entitlements import feature_require, location_limit
 from tenants.models import Location
 from tenants.services import audit_record
 
@@ -89,6 +90,11 @@ def _audit(action: str, contact: MirrorContact, fields: list[str], key_prefix: s
 def api_contact_create(
     *, location: Location, fields: Mapping[str, Any], key_prefix: str
 ) -> MirrorContact:
+    """Create the contact in GHL and mirror it; refused (`NotEntitled`) once the mirror holds
+    the plan's contact limit. Contacts GHL sends us are always mirrored, whatever the limit."""
+    if location_limit(location=location, key="contact_limit") is not None:
+        used = MirrorContact.objects.for_location(location).count()
+        feature_require(location=location, feature="contact_limit", used=used)
     created = _via_ghl(
         location,
         lambda ghl: ghl.run(

@@ -21,6 +21,7 @@ from integrations.reporting.figures import Dashboard, Filters
 from integrations.reporting.selectors import dashboard_agency, dashboard_location
 from saas_platform.kernel.api.errors import UnknownParameter
 from tenants.api.viewsets import ApiTenant
+from tenants.entitlements import feature_require
 from tenants.models import Location
 
 from .nested import LocationNestedViewSet
@@ -239,6 +240,7 @@ class LocationReportViewSet(LocationNestedViewSet):
         if "location" in request.query_params:
             raise UnknownParameter("Unknown query parameter(s): location.")
         location = self.location()
+        feature_require(location=location, feature="reports")
         date_from, date_to, filters = dashboard_request(request, timezone.localdate())
         return _answer(
             dashboard_location(

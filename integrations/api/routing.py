@@ -22,7 +22,7 @@ from integrations.routing.services import rule_delete, rule_save
 from saas_platform.kernel.api.errors import ApiError
 from saas_platform.kernel.api.params import QueryFilter, SparseFieldsMixin, StrictInputMixin
 from saas_platform.kernel.api.schema import ErrorEnvelopeSerializer
-from saas_platform.kernel.errors import ApplicationError, NotFound
+from saas_platform.kernel.errors import ApplicationError, NotEntitled, NotFound
 from tenants.api.viewsets import ApiTenant
 
 from .nested import LocationNestedViewSet
@@ -219,6 +219,8 @@ class RoutingRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Locat
                 pipeline_id=values.get("pipeline_id", ""),
                 stage_id=values.get("stage_id", ""),
             )
+        except NotEntitled:
+            raise  # a 403 naming the plan, not a field of the rule
         except ApplicationError as exc:
             raise rule_refused(exc) from exc
 

@@ -18,7 +18,7 @@ from integrations.connectors.models import ExternalConnection, ExternalSyncRun
 from integrations.connectors.services import connection_sync_now
 from saas_platform.kernel.api.params import QueryFilter, SparseFieldsMixin
 from saas_platform.kernel.api.schema import ErrorEnvelopeSerializer
-from saas_platform.kernel.errors import ApplicationError, NotFound
+from saas_platform.kernel.errors import ApplicationError, NotEntitled, NotFound
 from tenants.api.viewsets import ApiTenant
 
 from .nested import LocationNestedViewSet, accepted, refused
@@ -161,6 +161,8 @@ class ConnectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Locati
         connection = self.get_object()
         try:
             connection_sync_now(connection=connection)
+        except NotEntitled:
+            raise  # a 403 naming the plan
         except ApplicationError as exc:
             raise refused(exc) from exc
         return accepted({"queued": True, "connection_id": connection.pk})

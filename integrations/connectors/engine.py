@@ -38,6 +38,7 @@ from integrations.mirror.writer import mirror_upsert
 from integrations.sync.engine import location_installation
 from saas_platform.kernel.locks import session_lock
 from saas_platform.kernel.logging import get_logger
+from tenants.entitlements import location_access
 
 from . import kinds  # noqa: F401 — registers every connector kind
 from .base import Connector as ConnectorBase
@@ -515,6 +516,9 @@ def connection_run(
     with _run_lock(connection.pk) as locked:
         if not locked:
             return None
+        access = location_access(location=connection.location, feature="connectors")
+        if not access.allowed:
+            return _skip(connection, trigger, access.message)
         run = ExternalSyncRun.objects.create(
             location=connection.location, connection=connection, trigger=trigger
         )
@@ -542,6 +546,21 @@ def connection_run(
             _finish(run, connection, failed=False, error=error)
     run.refresh_from_db()
     return run
+
+
+def _skip(connection: ExternalConnection, trigger: str, reason: str) -> ExternalSyncRun:
+    """The plan does not allow syncing now: the run is recorded as skipped, with the reason, and
+    counts as no failure (the connection is not paused for it, its schedule goes on)."""
+    now = timezone.now()
+    log.info("connectors.run_skipped", connection_id=connection.pk, reason=reason)
+    return ExternalSyncRun.objects.create(
+        location=connection.location,
+        connection=connection,
+        trigger=trigger,
+        status=ExternalSyncRun.Status.SKIPPED,
+        finished_at=now,
+        error=reason,
+    )
 
 
 def _message(exc: Exception) -> str:

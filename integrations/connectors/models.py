@@ -131,6 +131,8 @@ class ExternalSyncRun(TenantOwnedModel):
         RUNNING = "running", _("Running")
         SUCCEEDED = "succeeded", _("Succeeded")
         FAILED = "failed", _("Failed")
+        # Not run: the location's plan leaves sync connections out or its billing is paused.
+        SKIPPED = "skipped", _("Skipped (plan)")
 
     class Trigger(models.TextChoices):
         SCHEDULE = "schedule", _("Schedule")

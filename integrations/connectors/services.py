@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from saas_platform.kernel.errors import ApplicationError
 from tenants import services as tenant_services
+from tenants.entitlements import feature_require
 from tenants.models import Location, User
 
 from .base import ConnectorError, connector_class
@@ -68,6 +69,7 @@ def connection_create(
     connection.secrets = dict(credentials)
     connection.full_clean(exclude=["credentials"])
     with transaction.atomic():
+        _room_for_one_more(location)
         connection.save()
         tenant_services.audit_record(
             action="connection.created",
@@ -78,6 +80,14 @@ def connection_create(
             changes={"kind": (None, kind), "name": (None, name)},
         )
     return connection
+
+
+def _room_for_one_more(location: Location) -> None:
+    """Refuse a connection beyond the plan's limit. The location row is locked first, so two
+    creations at once cannot both take the last place."""
+    Location.objects.for_agency(location.agency).select_for_update().filter(pk=location.pk).first()
+    used = ExternalConnection.objects.for_location(location).count()
+    feature_require(location=location, feature="connectors", used=used)
 
 
 def connection_check(*, connection: ExternalConnection) -> None:
@@ -95,6 +105,7 @@ def connection_sync_now(*, connection: ExternalConnection) -> None:
 
     if connection.status == ExternalConnection.Status.DISABLED:
         raise ApplicationError("The connection is disabled; enable it first.")
+    feature_require(location=connection.location, feature="connectors")
     transaction.on_commit(
         lambda: external_connection_run.delay(connection.pk, ExternalSyncRun.Trigger.MANUAL)
     )

@@ -15,7 +15,9 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
+from integrations.mirror.models import MirrorContact
 from saas_platform.kernel.errors import NotFound
+from tenants.entitlements import PAUSED, location_access
 from tenants.models import Location
 from tenants.portal import location_page
 
@@ -84,6 +86,17 @@ def _query_without(request: HttpRequest, *names: str) -> str:
     return query.urlencode()
 
 
+def contacts_over_limit(*, location: Location) -> tuple[int, int] | None:
+    """(contacts mirrored, the plan's limit) when the mirror holds more than the plan allows.
+    The mirror keeps every contact GHL sends: over the limit, only new ones made through us are
+    refused. While billing is paused the banner says so instead."""
+    access = location_access(location=location, feature="contact_limit")
+    if access.limit is None or access.reason == PAUSED:
+        return None
+    held = MirrorContact.objects.for_location(location).count()
+    return (held, access.limit) if held > access.limit else None
+
+
 @require_GET
 @location_page(section="contacts")
 def contact_list(request: HttpRequest, location: Location) -> HttpResponse:
@@ -110,6 +123,8 @@ def contact_list(request: HttpRequest, location: Location) -> HttpResponse:
         bool(getattr(request, "htmx", False))
         and request.headers.get("HX-Target") == "contact-results"
     )
+    if not in_place:
+        context["over_limit"] = contacts_over_limit(location=location)
     template = "portal/contacts/_results.html" if in_place else "portal/contacts/list.html"
     response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request", "HX-Target"])

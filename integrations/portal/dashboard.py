@@ -8,8 +8,6 @@ before billing existed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.text import slugify
@@ -19,30 +17,17 @@ from integrations.bulk.csv_table import BOM, csv_lines
 from integrations.mirror.models import MirrorContact
 from integrations.reporting.pages import Page, dashboard_page
 from integrations.reporting.tables import table_csv
-from tenants.models import Location, LocationEntitlements
+from tenants.entitlements import FeatureAccess, location_access
+from tenants.models import Location
 from tenants.portal import location_page
 
 TEMPLATE = "portal/dashboard.html"
 AGENCY_ONLY_TABLES = frozenset({"pnl"})
 
 
-@dataclass(frozen=True)
-class ReportsAccess:
-    allowed: bool
-    reason: str = ""  # "paused" | "not_in_plan"
-
-
-def reports_access(*, location: Location) -> ReportsAccess:
-    """Whether the location may see its reports: yes without entitlements (no plan sold through
-    the platform), else only while its plan grants `reports` and billing is not paused."""
-    record = LocationEntitlements.objects.for_location(location).first()
-    if record is None:
-        return ReportsAccess(allowed=True)
-    if record.state == LocationEntitlements.State.PAUSED:
-        return ReportsAccess(allowed=False, reason="paused")
-    if not record.granted.get("reports"):
-        return ReportsAccess(allowed=False, reason="not_in_plan")
-    return ReportsAccess(allowed=True)
+def reports_access(*, location: Location) -> FeatureAccess:
+    """Whether the location may see its reports (the rule lives in `tenants.entitlements`)."""
+    return location_access(location=location, feature="reports")
 
 
 def location_dashboard_page(request: HttpRequest, location: Location) -> Page:

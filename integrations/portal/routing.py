@@ -1,6 +1,8 @@
 """Routing in the client workspace (admins only): the ordered rules — on/off, up/down, delete
 after a confirmation — and the rule editor. Views are thin: `integrations.routing.services`
-checks and saves; its refusal is shown next to the field it is about, with what was typed kept."""
+checks and saves; its refusal is shown next to the field it is about, with what was typed kept.
+While the plan leaves routing out (or billing is paused) the rules stay readable and the editor
+gives way to a notice; a change posted anyway is refused with the plan's reason."""
 
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ from django.views.decorators.http import require_POST
 from integrations.routing.models import RoutingRule
 from integrations.routing.ordering import rule_move, rule_set_enabled
 from integrations.routing.services import rule_delete, rule_save
-from saas_platform.kernel.errors import ApplicationError
+from saas_platform.kernel.errors import ApplicationError, NotEntitled
+from tenants.entitlements import location_access
 from tenants.models import Location
 from tenants.portal import location_page
 from tenants.request import actor
@@ -49,6 +52,11 @@ def _rules_url(location: Location) -> str:
     return reverse("workspace:routing", kwargs={"location_id": location.pk})
 
 
+def _refused(request: HttpRequest, location: Location, refused: NotEntitled) -> HttpResponse:
+    messages.error(request, refused.message)
+    return HttpResponseRedirect(_rules_url(location))
+
+
 @location_page(section=SECTION, access="admin")
 def rules(request: HttpRequest, location: Location) -> HttpResponse:
     names = agent_names(location)
@@ -62,7 +70,9 @@ def rules(request: HttpRequest, location: Location) -> HttpResponse:
         }
         for rule in RoutingRule.objects.for_location(location).order_by("position", "id")
     ]
-    return render(request, "portal/routing/rules.html", {"location": location, "rows": rows})
+    access = location_access(location=location, feature="routing")
+    context = {"location": location, "rows": rows, "access": access}
+    return render(request, "portal/routing/rules.html", context)
 
 
 def _conditions_text(node: dict[str, Any]) -> str:
@@ -79,6 +89,11 @@ def _conditions_text(node: dict[str, Any]) -> str:
 @location_page(section=SECTION, access="admin")
 def rule_edit(request: HttpRequest, location: Location, rule_id: int | None = None) -> HttpResponse:
     rule = _rule(location, rule_id) if rule_id is not None else None
+    access = location_access(location=location, feature="routing")
+    if not access.allowed:
+        locked: dict[str, Any] = {"location": location, "rule": rule, "access": access}
+        status = 403 if request.method == "POST" else 200
+        return render(request, "portal/routing/rule_locked.html", locked, status=status)
     initial, rows = RuleForm.initial_for(rule) if rule else ({}, 1 + CONDITION_ROWS_EXTRA)
     # Nested condition groups (set up by the agency) have no rows here: they are kept as saved.
     nested = rule is not None and not RuleForm.is_flat(rule.conditions)
@@ -152,7 +167,10 @@ def _save_rule(
 @location_page(section=SECTION, access="admin")
 def rule_toggle(request: HttpRequest, location: Location, rule_id: int) -> HttpResponse:
     rule = _rule(location, rule_id)
-    rule_set_enabled(rule=rule, enabled=not rule.enabled, acting_user=actor(request))
+    try:
+        rule_set_enabled(rule=rule, enabled=not rule.enabled, acting_user=actor(request))
+    except NotEntitled as refused:
+        return _refused(request, location, refused)
     state = "enabled" if rule.enabled else "disabled"
     messages.success(request, _("Rule “%(name)s” %(state)s.") % {"name": rule.name, "state": state})
     return HttpResponseRedirect(_rules_url(location))
@@ -165,7 +183,10 @@ def rule_reorder(request: HttpRequest, location: Location, rule_id: int) -> Http
     direction = request.POST.get("direction")
     if direction not in ("up", "down"):
         return HttpResponse(_("Move a rule up or down."), status=400)
-    rule_move(rule=rule, direction=direction, acting_user=actor(request))  # type: ignore[arg-type]
+    try:
+        rule_move(rule=rule, direction=direction, acting_user=actor(request))  # type: ignore[arg-type]
+    except NotEntitled as refused:
+        return _refused(request, location, refused)
     return HttpResponseRedirect(_rules_url(location))
 
 
@@ -174,7 +195,10 @@ def rule_remove(request: HttpRequest, location: Location, rule_id: int) -> HttpR
     """GET asks for confirmation; POST deletes."""
     rule = _rule(location, rule_id)
     if request.method == "POST":
-        rule_delete(rule=rule, acting_user=actor(request))
+        try:
+            rule_delete(rule=rule, acting_user=actor(request))
+        except NotEntitled as refused:
+            return _refused(request, location, refused)
         messages.success(request, _("Rule “%(name)s” deleted.") % {"name": rule.name})
         return HttpResponseRedirect(_rules_url(location))
     return render(request, "portal/routing/rule_delete.html", {"location": location, "rule": rule})

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from saas_platform.kernel.errors import NotFound
 from saas_platform.kernel.logging import get_logger
 from tenants import selectors as tenant_selectors
+from tenants.entitlements import location_may
 from tenants.mail import brand_context
 from tenants.models import Agency, Branding, Location, User
 from tenants.services import audit_record
@@ -165,6 +166,10 @@ def report_email_send(*, schedule_pk: int, now: datetime | None = None) -> int:
     schedule.next_send_at = next_send_at(frequency=schedule.frequency, after=now, zone=zone)
     schedule.last_sent_at = now
     schedule.save(update_fields=["next_send_at", "last_sent_at", "updated_at"])
+    if not location_may(location=location, feature="reports"):
+        # The dashboard it links to is closed too; the next period is tried as usual.
+        log.info("reporting.email_skipped_plan", location_id=location.pk)
+        return 0
     recipients = _recipients(schedule)
     agency = location.agency
     try:

@@ -29,6 +29,7 @@ from integrations.mirror.models import MirrorContact
 from integrations.webhooks_out.catalog import LEAD_ROUTED
 from integrations.webhooks_out.payloads import lead_routed_data
 from saas_platform.kernel.errors import NotFound
+from tenants.entitlements import feature_require
 from tenants.events import event_publish, events_wanted
 from tenants.models import Location
 
@@ -81,7 +82,8 @@ def leads_route(
 ) -> dict[str, RoutingDecision]:
     """Route leads of one location in the order given; returns each contact's current
     decision. A contact already decided keeps its decision unless `reroute`; a contact not in
-    the mirror is left out of the answer."""
+    the mirror is left out of the answer. Refused (`NotEntitled`) while the location's plan
+    leaves routing out or its billing is paused: queued leads wait instead (`queue`)."""
     now = now or timezone.now()
     ids = list(dict.fromkeys(contact_ghl_ids))
     for attempt in range(1, CONFLICT_ATTEMPTS + 1):
@@ -114,6 +116,8 @@ def _route_batch(
     todo = [c for c in ids if c not in found]
     if not todo:
         return found
+    # Decisions already made stay readable; a new one needs routing in the plan.
+    feature_require(location=location, feature="routing")
     mirrored = MirrorContact.objects.for_location(location).filter(ghl_id__in=todo)
     by_id = {c.ghl_id: c for c in mirrored}
     contacts = [by_id[c] for c in todo if c in by_id]

@@ -8,6 +8,7 @@ from typing import Literal
 
 from django.db import transaction
 
+from tenants.entitlements import feature_require
 from tenants.models import User
 from tenants.services import audit_record
 
@@ -18,6 +19,7 @@ def rule_set_enabled(
     *, rule: RoutingRule, enabled: bool, acting_user: User | None = None
 ) -> RoutingRule:
     location = rule.location
+    feature_require(location=location, feature="routing")
     with transaction.atomic():
         before = rule.enabled
         RoutingRule.objects.for_location(location).filter(pk=rule.pk).update(enabled=enabled)
@@ -38,6 +40,7 @@ def rule_move(
 ) -> None:
     """Swap the rule with its neighbour above or below; at either end nothing changes."""
     location = rule.location
+    feature_require(location=location, feature="routing")
     with transaction.atomic():
         rules = list(
             RoutingRule.objects.for_location(location)

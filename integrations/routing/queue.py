@@ -10,7 +10,11 @@ while a drain is busy elsewhere, so batches grow exactly when the per-lead cost 
 Nothing is lost: a claim only leases its rows (`due_at` pushed LEASE ahead), so the rows of a
 drain that dies are claimed again once the lease runs out (the sweep asks for a drain then); a
 transient GHL error puts the rest of the batch back with a backoff. Routing and the GHL write
-are idempotent per contact, so a lead claimed twice is still assigned once."""
+are idempotent per contact, so a lead claimed twice is still assigned once.
+
+A location whose plan leaves routing out (or whose billing is paused) keeps its leads waiting:
+they are looked at again every ENTITLEMENT_RECHECK, without using up attempts, and routed by the
+sweep's drain once routing is allowed again."""
 
 from __future__ import annotations
 
@@ -20,9 +24,11 @@ from itertools import groupby
 
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from saas_platform.kernel.logging import get_logger
+from tenants.entitlements import location_may
 from tenants.models import Location
 
 from .assign import leads_assign
@@ -37,6 +43,7 @@ BATCH = 100  # leads of one location routed and written together
 DRAIN_LIMIT = 2000  # then the drain hands over to a new one (a backlog is shared by workers)
 BACKOFF = (5, 30, 120, 600, 1800)  # seconds before retry n (the last value repeats)
 MAX_ATTEMPTS = 8
+ENTITLEMENT_RECHECK = timedelta(minutes=2)
 
 _TABLE = PendingLead._meta.db_table
 _ENQUEUE_SQL = f"""
@@ -113,13 +120,15 @@ def _claim(now: datetime, limit: int) -> list[Claimed]:
     return sorted(rows, key=lambda row: row.id)
 
 
-def leads_drain(*, limit: int = DRAIN_LIMIT, batch: int = BATCH) -> int:
+def leads_drain(
+    *, limit: int = DRAIN_LIMIT, batch: int = BATCH, now: datetime | None = None
+) -> int:
     """Route and write waiting leads, a location at a time, until none is due (or `limit` were
     taken: then another drain is asked for). Returns how many leads were taken."""
     cache.delete(DRAIN_FLAG)  # a lead queued from now on asks for the next drain
     taken = 0
     while taken < limit:
-        claimed = _claim(timezone.now(), min(batch, limit - taken))
+        claimed = _claim(now or timezone.now(), min(batch, limit - taken))
         if not claimed:
             return taken
         taken += len(claimed)
@@ -133,6 +142,9 @@ def _assign(location_id: int, rows: list[Claimed]) -> None:
     location = Location.objects.unscoped().select_related("agency").filter(pk=location_id).first()
     if location is None:  # deleted meanwhile (its rows went with it)
         return
+    if not location_may(location=location, feature="routing"):
+        _wait_for_plan(location, rows)
+        return
     try:
         outcome = leads_assign(location=location, contact_ghl_ids=[r.contact_ghl_id for r in rows])
     except Exception as exc:  # the rows stay leased: tried again once the lease runs out
@@ -145,6 +157,14 @@ def _assign(location_id: int, rows: list[Claimed]) -> None:
     later = [r for r in rows if r.contact_ghl_id in retry]
     if later:
         _retry_later(location, later, str(outcome.transient))
+
+
+def _wait_for_plan(location: Location, rows: list[Claimed]) -> None:
+    """Routing not in the plan (or paused): the leads wait, their attempts given back."""
+    log.info("routing.waiting_for_plan", location_id=location.pk, leads=len(rows))
+    PendingLead.objects.for_location(location).filter(id__in=[r.id for r in rows]).update(
+        due_at=timezone.now() + ENTITLEMENT_RECHECK, attempts=F("attempts") - 1
+    )
 
 
 def _retry_later(location: Location, rows: list[Claimed], error: str) -> None:

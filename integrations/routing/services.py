@@ -14,6 +14,7 @@ from integrations.bulk.csv_io import custom_field_ids
 from integrations.mirror.models import MirrorPipeline, MirrorUser
 from integrations.packs.selectors import pack_custom_field_ids
 from saas_platform.kernel.errors import ApplicationError
+from tenants.entitlements import feature_require
 from tenants.models import Location, User
 from tenants.services import audit_record
 
@@ -177,6 +178,7 @@ def rule_save(
     """Create a rule (at the end unless `position` is given) or update `rule`. `copied_from`:
     the template location of a rule the bulk "Apply a routing template" copies (an edit without
     it keeps the mark)."""
+    feature_require(location=location, feature="routing")
     name = (name or "").strip()
     rule_validate(
         location=location,
@@ -245,6 +247,7 @@ def rules_naming_agent(*, location: Location, ghl_user_id: str) -> list[RoutingR
 def rule_delete(*, rule: RoutingRule, acting_user: User | None = None) -> None:
     """Delete a rule; its past decisions keep the rule's name."""
     location = rule.location
+    feature_require(location=location, feature="routing")
     with transaction.atomic():
         audit_record(
             action="routing_rule.deleted",

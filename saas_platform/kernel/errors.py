@@ -19,3 +19,12 @@ class NotFound(ApplicationError):
 class UnscopedQueryError(RuntimeError):
     """A tenant-owned model was queried without a tenant scope: a programming error, never
     something to show a user."""
+
+
+class NotEntitled(ApplicationError):
+    """The location's plan leaves the feature out, its billing is paused, or the plan's limit is
+    reached. The API answers it with a 403; pages show its message with a link to billing."""
+
+    def __init__(self, message: str, *, feature: str, reason: str, limit: int | None = None):
+        super().__init__(message, extra={"feature": feature, "reason": reason, "limit": limit})
+        self.feature, self.reason, self.limit = feature, reason, limit

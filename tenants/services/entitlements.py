@@ -76,6 +76,8 @@ def location_entitlements_set(
                 changes[field] = (old, new)
         if changes:
             record.save(update_fields=[*changes, "updated_at"])
+    # Features read the record cached on the location (tenants.entitlements): keep it current.
+    Location.entitlements.related.set_cached_value(location, record)
     if changes:
         audit_record(
             action="location.entitlements_changed",

@@ -17,6 +17,7 @@ from saas_platform.kernel.errors import ApplicationError
 from saas_platform.kernel.logging import get_logger
 
 from .. import selectors
+from ..entitlements import feature_require
 from ..mail import branded_mail_build
 from ..models import Agency, Invitation, Location, LocationRequest, Membership, User
 from .common import audit_record, validated
@@ -79,6 +80,20 @@ def _invitation_mail_send(invitation_id: int) -> None:
     log.info("tenants.invitation.sent", invitation_id=invitation.pk, agency_id=invitation.agency_id)
 
 
+def _seat_free(location: Location) -> None:
+    """Refuse an invitation beyond the plan's seats: the client's users and its invitations
+    still open each take one. The location row is locked so two invitations at once cannot
+    both take the last seat."""
+    Location.objects.for_agency(location.agency).select_for_update().filter(pk=location.pk).first()
+    users = Membership.objects.for_agency(location.agency).filter(
+        location=location, role__in=Membership.CLIENT_ROLES
+    )
+    invited = Invitation.objects.for_agency(location.agency).filter(
+        location=location, accepted_at__isnull=True, expires_at__gt=timezone.now()
+    )
+    feature_require(location=location, feature="seats", used=users.count() + invited.count())
+
+
 @transaction.atomic
 def invitation_create(
     *, location: Location, email: str, role: str, acting_user: User
@@ -93,6 +108,7 @@ def invitation_create(
     existing = selectors.user_find(agency=agency, email=email)
     if existing is not None and existing.memberships.filter(location=location).exists():
         raise ApplicationError(f"{email} is already a member of {location.name}.")
+    _seat_free(location)
     invitation = Invitation(
         agency=agency,
         location=location,

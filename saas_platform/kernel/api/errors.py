@@ -17,7 +17,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from ..errors import ApplicationError, NotFound
+from ..errors import ApplicationError, NotEntitled, NotFound
 from ..logging import get_logger
 
 log = get_logger(__name__)
@@ -100,6 +100,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied(*exc.args)
+    elif isinstance(exc, NotEntitled):
+        exc = ApiError(exc.message, code="not_entitled", status_code=403, details=exc.extra)
     elif isinstance(exc, ApplicationError):
         exc = ApiError(exc.message, code="invalid", details=exc.extra.get("errors"))
     if not isinstance(exc, exceptions.APIException):

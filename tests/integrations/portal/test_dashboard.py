@@ -186,8 +186,8 @@ def test_the_page_runs_a_pinned_number_of_queries(
 ) -> None:
     client = agency_client(world.a, world.a.client_admin)
     client.get(url(data.a1.pk), RANGE)  # warm the session
-    # 4 of the workspace (host, session user, agency role, membership with its location),
-    # 1 entitlements, the reporting selector's 7 (labels, five rollups, revenue) and the pack's
-    # report set.
-    with django_assert_num_queries(13):
+    # 4 of the workspace (host, session user, agency role, membership with its location and
+    # the location's entitlements), the reporting selector's 7 (labels, five rollups, revenue)
+    # and the pack's report set.
+    with django_assert_num_queries(12):
         assert client.get(url(data.a1.pk), RANGE).status_code == 200

@@ -18,6 +18,9 @@ class TenantsConfig(AppConfig):
         from allauth.account import checks as allauth_checks
 
         from .accounts import realm  # noqa: F401 — connects the login signal receiver
+        from .caches import connect_receivers
+
+        connect_receivers()
 
         original = allauth_checks.settings_check
 

@@ -3,6 +3,9 @@
 * a platform host (settings.PLATFORM_HOSTS) → ``request.agency = None``, platform URLs;
 * a verified domain of an active agency → ``request.agency``, the portal and agency-admin URLs;
 * anything else → 404, with no fallback to some default agency.
+
+For the REST API the Host's agency is kept in the process for at most a second
+(tenants.caches); portal pages read it on every request.
 """
 
 from collections.abc import Callable
@@ -12,9 +15,11 @@ from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, HttpResponseNotFound
 
 from saas_platform.kernel.logging import get_logger
+from saas_platform.kernel.machine import API_PATH_PREFIX
 
 from . import selectors
 from .accounts.realm import SESSION_REALM_KEY
+from .caches import AGENCY_BY_HOST
 from .models import Agency
 
 log = get_logger(__name__)
@@ -32,7 +37,12 @@ class TenantMiddleware:
         if selectors.is_platform_host(host):
             request.urlconf = settings.PLATFORM_URLCONF  # type: ignore[attr-defined]
             return self.get_response(request)
-        agency = selectors.agency_for_host(host) if host else None
+        if not host:
+            agency = None
+        elif request.path_info.startswith(API_PATH_PREFIX):  # machine traffic, many per second
+            agency = AGENCY_BY_HOST.get_or_load(host, lambda: selectors.agency_for_host(host))
+        else:
+            agency = selectors.agency_for_host(host)
         if agency is None:
             return HttpResponseNotFound(b"Not Found", content_type="text/plain")
         if agency.status != Agency.Status.ACTIVE:

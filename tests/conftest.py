@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import pytest
 from django.test import Client
 
+from saas_platform.kernel.localcache import local_caches_clear
 from tenants import selectors
 from tenants.models import Agency, Location, Membership, User
 from tests import factories
@@ -82,6 +83,13 @@ def _two_tenants_in_every_db_test(request: pytest.FixtureRequest) -> None:
 
 
 AgencyClient = Callable[..., Client]
+
+
+@pytest.fixture(autouse=True)
+def _no_lookups_cached_from_another_test() -> None:
+    """Each test's rows are new (a host may name another agency than in the last test): the
+    per-process lookup caches (tenants.caches) start empty."""
+    local_caches_clear()
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from integrations.mirror.models import MirrorContact, MirrorUser
 from saas_platform.kernel.api.errors import ApiError
 from saas_platform.kernel.api.params import QueryFilter, SparseFieldsMixin, StrictInputMixin
+from saas_platform.kernel.api.rows import JsonRowsListMixin
 from saas_platform.kernel.api.schema import ErrorEnvelopeSerializer
 from tenants.api.viewsets import ApiTenant, TenantScopedViewSet
 from tenants.models import Location
@@ -164,7 +165,13 @@ def _tagged(queryset: QuerySet[MirrorContact], tag: str) -> QuerySet[MirrorConta
     ),
     destroy=extend_schema(summary="Delete a contact", responses={204: None, **CRM_ERRORS}),
 )
-class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+class ContactViewSet(
+    # A list page's rows are written by PostgreSQL from the serializer's allow-list (P9).
+    JsonRowsListMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    TenantScopedViewSet,
+):
     """Contacts of one location. Reads need `contacts:read`, writes `contacts:write`; writes
     reach the CRM first and change nothing here when it refuses."""
 

@@ -80,9 +80,14 @@ class RequestContextMiddleware:
 
     def process_view(self, request: HttpRequest, *_: Any) -> None:
         """By now the tenancy and authentication middleware have run: bind who is asking."""
-        agency = getattr(request, "agency", None)
-        user = getattr(request, "user", None)
-        structlog.contextvars.bind_contextvars(
-            agency_id=getattr(agency, "pk", None),
-            user_id=getattr(user, "pk", None),
-        )
+        bind_requester(request)
+
+
+def bind_requester(request: HttpRequest) -> None:
+    """The tenant and user of the request on every later log line."""
+    agency = getattr(request, "agency", None)
+    user = getattr(request, "user", None)
+    structlog.contextvars.bind_contextvars(
+        agency_id=getattr(agency, "pk", None),
+        user_id=getattr(user, "pk", None),
+    )

@@ -402,3 +402,6 @@ SPECTACULAR_SETTINGS = {
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=64 * 1024)
 API_RATE_KEY_PREFIX = env.str("API_RATE_KEY_PREFIX", default="api:rl")
 API_IDEMPOTENCY_KEY_PREFIX = env.str("API_IDEMPOTENCY_KEY_PREFIX", default="api:idem")
+# How long each process keeps the API's tenant lookups (Host → agency, key, location): a
+# revocation or suspension made elsewhere lands within this time (tenants/caches.py).
+TENANT_CACHE_SECONDS = env.float("TENANT_CACHE_SECONDS", default=1.0)

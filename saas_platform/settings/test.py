@@ -44,3 +44,7 @@ API_IDEMPOTENCY_KEY_PREFIX = f"test:api:idem:{secrets.token_hex(4)}"
 GHL_SSO_SHARED_SECRET = "sandbox-only-sso-shared-secret"  # noqa: S105 — a published sandbox value
 # Failure counters live in Redis across runs; the one test of the limit lowers it for itself.
 GHL_SSO_MAX_FAILURES = 10_000
+
+# Query counts must not depend on how fast the machine is: the tenant lookup caches keep their
+# entries for the whole test (each test starts empty); tests of the expiry set a short age.
+TENANT_CACHE_SECONDS = 3600.0

@@ -1,7 +1,8 @@
 """``Authorization: Bearer <key>`` → the key's tenant, on the agency domain it belongs to.
 
-The key row is read on every request (one indexed query, no cache), so a revocation or an expiry
-takes effect on the next request. A key of another agency is as unknown as a made-up one: 401.
+The key row is one indexed query, kept at most a second in each process (tenants.caches): a
+revocation takes effect within a second (at once in the process that made it), an expiry on the
+next request. A key of another agency is as unknown as a made-up one: 401.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from saas_platform.kernel.errors import ApplicationError, NotFound
 
+from ..caches import API_KEY_STAMPS, API_KEYS
 from ..models import Agency, Location, User
 from ..services.common import audit_record
 from .models import API_SCOPES, ApiKey
@@ -104,7 +105,7 @@ def api_key_create(
 
 
 def api_key_revoke(*, key: ApiKey, acting_user: User | None) -> ApiKey:
-    """Effective at once: authentication reads the row on every request (no cache)."""
+    """Effective within a second everywhere, at once in this process (tenants.caches)."""
     with transaction.atomic():
         locked: ApiKey = (
             ApiKey.objects.select_for_update().filter(agency_id=key.agency_id).get(pk=key.pk)
@@ -172,17 +173,15 @@ def api_key_rotate(
 
 
 def api_key_authenticate(*, raw_key: str, agency: Agency) -> ApiKey | None:
-    """The active key of this agency that `raw_key` is, or None. One indexed query; the digest
-    is compared in constant time. A key presented on another agency's domain is no key."""
+    """The active key of this agency that `raw_key` is, or None. The row (one indexed query) is
+    kept at most a second in the process (tenants.caches), so a revocation made anywhere lands
+    within a second, and at once in the process that made it; expiry is checked against the
+    clock on every request. The digest is compared in constant time. A key presented on another
+    agency's domain is no key."""
     prefix, dot, _secret = raw_key.partition(".")
     if not dot or not prefix.startswith(PREFIX_MARK) or len(raw_key) > 200:
         return None
-    key: ApiKey | None = (
-        ApiKey.objects.for_agency(agency)
-        .select_related("agency", "location")
-        .filter(prefix=prefix)
-        .first()
-    )
+    key = API_KEYS.get_or_load((agency.pk, prefix), lambda: _key_row(agency, prefix))
     if key is None or not hmac.compare_digest(key.secret_hash, _digest(raw_key)):
         return None
     if not key.is_active or (
@@ -193,13 +192,29 @@ def api_key_authenticate(*, raw_key: str, agency: Agency) -> ApiKey | None:
     return key
 
 
+def _key_row(agency: Agency, prefix: str) -> ApiKey | None:
+    return (
+        ApiKey.objects.for_agency(agency)
+        .select_related("agency", "location")
+        .filter(prefix=prefix)
+        .first()
+    )
+
+
 def _touch(key: ApiKey) -> None:
     now = timezone.now()
     if key.last_used_at is not None and now - key.last_used_at < LAST_USED_RESOLUTION:
         return
+    # A cached row keeps its old stamp for up to a second: this process's own write is kept
+    # as long, so the row's next requests do not write again.
+    API_KEY_STAMPS.get_or_load(key.pk, lambda: _stamp(key, now))
+
+
+def _stamp(key: ApiKey, now: datetime) -> datetime:
     # The condition makes concurrent requests of one key write once per minute between them.
     stale = now - LAST_USED_RESOLUTION
     ApiKey.objects.filter(agency_id=key.agency_id, pk=key.pk).filter(
         Q(last_used_at__isnull=True) | Q(last_used_at__lt=stale)
     ).update(last_used_at=now)
     key.last_used_at = now
+    return now

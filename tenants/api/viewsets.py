@@ -16,15 +16,17 @@ from django.db.models import QuerySet
 from django.http import Http404
 from rest_framework import viewsets
 from rest_framework.parsers import JSONParser
-from rest_framework.renderers import JSONRenderer
 
 from saas_platform.kernel.api.pagination import ApiCursorPagination
 from saas_platform.kernel.api.params import AllowListFilter
+from saas_platform.kernel.api.rows import ApiJSONRenderer
 from saas_platform.kernel.api.throttle import ApiKeyRateThrottle
 from saas_platform.kernel.api.views import ApiViewMixin
 from saas_platform.kernel.errors import UnscopedQueryError
+from saas_platform.kernel.machine import api_endpoint
 from saas_platform.kernel.scoping import ScopedQuerySet
 
+from ..caches import API_LOCATIONS
 from ..models import Agency, Location
 from .authentication import ApiKeyAuthentication
 from .models import ApiKey
@@ -51,12 +53,14 @@ class ApiTenant:
         return scoped
 
     def location_from_id(self, location_id: Any) -> Location:
-        """A location this key may act on, or a 404 (missing and foreign alike)."""
+        """A location this key may act on, or a 404 (missing and foreign alike); kept at most a
+        second in the process (tenants.caches)."""
         try:
             wanted = int(location_id)
         except (TypeError, ValueError):
             raise Http404 from None
-        found = self.locations().filter(pk=wanted).first()
+        scope = (self.agency.pk, self.key.location_id, wanted)
+        found = API_LOCATIONS.get_or_load(scope, lambda: self.locations().filter(pk=wanted).first())
         if found is None:
             raise Http404
         return found
@@ -74,12 +78,17 @@ class TenantScopedViewSet(ApiViewMixin, viewsets.GenericViewSet):  # type: ignor
     pagination_class = ApiCursorPagination
     filter_backends = [AllowListFilter]
     parser_classes = [JSONParser]
-    renderer_classes = [JSONRenderer]
+    renderer_classes = [ApiJSONRenderer]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if cls.__dict__.get("queryset") is not None:
             raise TypeError(f"{cls.__name__}: implement scoped_queryset(), never set queryset")
+
+    @classmethod
+    def as_view(cls, actions: Any = None, **initkwargs: Any) -> Any:
+        # Key-authenticated only: the browser middleware (sessions, CSRF, messages) is skipped.
+        return api_endpoint(super().as_view(actions, **initkwargs))
 
     @property
     def tenant(self) -> ApiTenant:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -17,6 +18,7 @@ from tests.conftest import World
 pytestmark = pytest.mark.django_db
 
 LOCATIONS = "/api/v1/locations/"
+SHORT = 0.2  # seconds the tenant lookups are kept in the tests of their expiry
 
 
 def test_a_valid_key_lists_its_agencys_locations(world: World, make_key: Any, api: Any) -> None:
@@ -71,6 +73,20 @@ def test_revocation_takes_effect_on_the_next_request(world: World, make_key: Any
     assert AuditLogEntry.objects.for_agency(world.a.agency).filter(action="api_key.revoked")
 
 
+def test_a_revocation_made_elsewhere_lands_within_the_cache_age(
+    world: World, make_key: Any, api: Any, settings: Any
+) -> None:
+    """Another process (or a bulk UPDATE) revokes: no signal reaches this process's cache,
+    whose row is at most TENANT_CACHE_SECONDS old (one second in production)."""
+    settings.TENANT_CACHE_SECONDS = SHORT
+    key = make_key(world.a.agency)
+    client = api(key)
+    assert client.get(LOCATIONS).status_code == 200
+    ApiKey.objects.for_agency(world.a.agency).filter(pk=key.pk).update(revoked_at=timezone.now())
+    time.sleep(SHORT)
+    assert error_of(client.get(LOCATIONS))["code"] == "invalid_api_key"
+
+
 def test_an_expired_key_is_401(world: World, make_key: Any, api: Any) -> None:
     key = make_key(world.a.agency)
     ApiKey.objects.for_agency(world.a.agency).filter(pk=key.pk).update(
@@ -111,8 +127,9 @@ def test_location_keys_cannot_list_the_agencys_locations(
 
 
 def test_rotation_keeps_the_old_key_valid_until_the_overlap_ends(
-    world: World, make_key: Any, api: Any
+    world: World, make_key: Any, api: Any, settings: Any
 ) -> None:
+    settings.TENANT_CACHE_SECONDS = SHORT
     old = make_key(world.a.agency)
     issued = api_key_rotate(key=old, acting_user=world.a.owner, overlap=timedelta(hours=1))
     old.refresh_from_db()
@@ -124,6 +141,7 @@ def test_rotation_keeps_the_old_key_valid_until_the_overlap_ends(
     ApiKey.objects.for_agency(world.a.agency).filter(pk=old.pk).update(
         expires_at=timezone.now() - timedelta(seconds=1)
     )
+    time.sleep(SHORT)  # a plain UPDATE: the process's cached row ages out first
     assert api(old).get(LOCATIONS).status_code == 401
     assert api(issued.key, raw=issued.secret).get(LOCATIONS).status_code == 200
     with pytest.raises(ApplicationError):
@@ -139,8 +157,9 @@ def test_only_the_digest_is_stored(world: World, make_key: Any) -> None:
 
 
 def test_last_used_is_written_at_most_once_a_minute(
-    world: World, make_key: Any, api: Any, django_assert_num_queries: Any
+    world: World, make_key: Any, api: Any, django_assert_num_queries: Any, settings: Any
 ) -> None:
+    settings.TENANT_CACHE_SECONDS = SHORT
     key = make_key(world.a.agency)
     client = api(key)
     client.get(LOCATIONS)
@@ -151,5 +170,6 @@ def test_last_used_is_written_at_most_once_a_minute(
     ApiKey.objects.for_agency(world.a.agency).filter(pk=key.pk).update(
         last_used_at=first - timedelta(minutes=2)
     )
+    time.sleep(SHORT)  # the cached row and this process's own stamp age out
     client.get(LOCATIONS)
     assert ApiKey.objects.for_agency(world.a.agency).get(pk=key.pk).last_used_at > first

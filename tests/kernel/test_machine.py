@@ -44,3 +44,27 @@ def test_a_get_of_a_machine_endpoint_takes_the_normal_path() -> None:
     answer = Client(HTTP_HOST="localhost").get(WEBHOOK)
     assert answer.status_code == 405
     assert hasattr(answer.wsgi_request, "user")
+
+
+def test_an_api_call_skips_the_browser_middleware(world: Any) -> None:
+    from tests import factories
+
+    key = factories.ApiKeyFactory(agency=world.a.agency)
+    client = Client(HTTP_HOST=world.a.domain, HTTP_AUTHORIZATION=f"Bearer {key.raw_key}")
+    client.cookies["sessionid"] = "some-session"
+    answer = client.get("/api/v1/locations/")
+    assert answer.status_code == 200
+    assert not hasattr(answer.wsgi_request, "session")
+    assert "Vary" not in answer.headers  # no cookie was looked at
+    # Host, security and CSP middleware ran; the length is set for keep-alive clients.
+    assert answer.wsgi_request.agency == world.a.agency
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert "Content-Security-Policy" in answer.headers
+    assert answer.headers["Content-Length"] == str(len(answer.content))
+
+
+def test_the_api_reference_pages_keep_the_whole_chain(world: Any) -> None:
+    page = Client(HTTP_HOST=world.a.domain).get("/api/v1/docs/")
+    assert page.status_code == 200
+    assert hasattr(page.wsgi_request, "user")
+    assert page.headers["X-Frame-Options"] == "DENY"

@@ -14,7 +14,7 @@ A filter whose value names another object (an id) sets ``resolve``: a callable o
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -127,23 +127,31 @@ class AllowListFilter(BaseFilterBackend):
         return out
 
 
+def sparse_field_names(request: Request | None, available: Iterable[str]) -> list[str] | None:
+    """The names in ``?fields=`` of a GET, in `available`'s order; None when not asked. An
+    empty or unknown name is a 400 listing the choices."""
+    if request is None or request.method != "GET":
+        return None
+    raw = request.query_params.get(FIELDS_PARAM)
+    if raw is None:
+        return None
+    choices = list(available)
+    wanted = {name.strip() for name in raw.split(",") if name.strip()}
+    if not wanted or not wanted <= set(choices):
+        raise ValidationError({FIELDS_PARAM: [f"Choose from: {', '.join(sorted(choices))}."]})
+    return [name for name in choices if name in wanted]
+
+
 class SparseFieldsMixin:
     """For serializers: only the fields named in ``?fields=`` (from the serializer's own
     allow-list; an unknown name is a 400), else all of them."""
 
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         fields: dict[str, serializers.Field[Any, Any, Any, Any]] = super().get_fields()  # type: ignore[misc]
-        request = getattr(self, "context", {}).get("request")
-        if request is None or request.method != "GET":
+        wanted = sparse_field_names(getattr(self, "context", {}).get("request"), fields)
+        if wanted is None:
             return fields
-        raw = request.query_params.get(FIELDS_PARAM)
-        if raw is None:
-            return fields
-        wanted = [name.strip() for name in raw.split(",") if name.strip()]
-        unknown = sorted(set(wanted) - set(fields))
-        if not wanted or unknown:
-            raise ValidationError({FIELDS_PARAM: [f"Choose from: {', '.join(sorted(fields))}."]})
-        return {name: field for name, field in fields.items() if name in wanted}
+        return {name: fields[name] for name in wanted}
 
 
 class StrictInputMixin:

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from saas_platform.kernel.logging import get_logger
 
+from .batch import inbound_events_apply_batch
 from .models import InboundEvent
 
 log = get_logger(__name__)
@@ -257,11 +258,24 @@ def inbound_events_drain(*, limit: int = DRAIN_LIMIT, batch: int = DRAIN_BATCH) 
         if not claimed:
             return done
         superseded = _superseded_in(claimed)
-        for event in claimed:
-            _run(event, replay=False, superseded=event.pk in superseded)
+        _mark_superseded(superseded)
+        rest = [event for event in claimed if event.pk not in superseded]
+        applied = inbound_events_apply_batch(events=rest)
+        for event in rest:
+            if event.pk not in applied:
+                _run(event, replay=False, superseded=False)
         done += len(claimed)
     drain_request(force=True)
     return done
+
+
+def _mark_superseded(pks: set[int]) -> None:
+    if pks:
+        InboundEvent.objects.filter(pk__in=pks).update(
+            status=InboundEvent.Status.SUPERSEDED,
+            last_error="a newer event about the same record is queued",
+            processed_at=timezone.now(),
+        )
 
 
 def _run(event: InboundEvent, *, replay: bool, superseded: bool | None = None) -> str:
@@ -270,11 +284,7 @@ def _run(event: InboundEvent, *, replay: bool, superseded: bool | None = None) -
     if superseded is None:
         superseded = not replay and _superseded(event)
     if superseded:
-        InboundEvent.objects.filter(pk=event.pk).update(
-            status=InboundEvent.Status.SUPERSEDED,
-            last_error="a newer event about the same record is queued",
-            processed_at=timezone.now(),
-        )
+        _mark_superseded({event.pk})
         return str(InboundEvent.Status.SUPERSEDED)
     try:
         if handler is None:

@@ -323,21 +323,21 @@ def map_records(
     kind: str,
     records: Sequence[Record],
     *,
-    changed_at: datetime | None = None,
+    changed_at: datetime | Sequence[datetime | None] | None = None,
     location_ghl_id: str | None = None,
 ) -> Mapped:
     """Map a batch, or raise `InvalidRecordsError` listing every record that cannot be mapped.
-    Records naming another GHL location (when `location_ghl_id` is given) are invalid."""
+    Records naming another GHL location (when `location_ghl_id` is given) are invalid.
+    `changed_at` is one time for every record, or one per record (webhooks of a batch)."""
     spec = kind_of(kind)
-    if changed_at is not None and changed_at.tzinfo is None:
-        raise ValueError("changed_at must be timezone-aware")
+    each = _per_record(changed_at, len(records))
     mapped = Mapped([], set())
     problems: list[RecordProblem] = []
     for index, record in enumerate(records):
         try:
             if type(record) is not dict and not isinstance(record, Mapping):
                 raise FieldError("record", f"expected an object, got {type(record).__name__}")
-            row = spec.row(record, changed_at, location_ghl_id)
+            row = spec.row(record, each[index], location_ghl_id)
             gone = record.get("deleted")
             if gone is not None and gone is not False and coerce.flag(gone, "deleted"):
                 mapped.deleted.add(index)
@@ -349,6 +349,20 @@ def map_records(
     if problems:
         raise InvalidRecordsError(kind, problems)
     return mapped
+
+
+def _per_record(
+    changed_at: datetime | Sequence[datetime | None] | None, count: int
+) -> Sequence[datetime | None]:
+    if changed_at is None or isinstance(changed_at, datetime):
+        each: Sequence[datetime | None] = [changed_at]
+    elif len(changed_at) != count:
+        raise ValueError("changed_at must give one time per record")
+    else:
+        each = changed_at
+    if any(moment is not None and moment.tzinfo is None for moment in each):
+        raise ValueError("changed_at must be timezone-aware")
+    return each if len(each) == count else [each[0]] * count
 
 
 def map_record(kind: str, record: Record, *, changed_at: datetime | None = None) -> dict[str, Any]:

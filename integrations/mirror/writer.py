@@ -17,8 +17,9 @@ SQL is composed only from constants and the models' table and column names, quot
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from operator import itemgetter
 from typing import Any
@@ -49,6 +50,7 @@ _DELETIONS_STAGE = "_mirror_stage_deletions"
 # would pay for on every event (and which bloats the catalogs at webhook rates).
 INLINE_ROWS = 32
 _column_types: dict[str, dict[str, str]] = {}
+_casts: dict[str, tuple[str, ...]] = {}
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,8 @@ class WriteResult:
     unchanged: int
     stale: int  # older than the stored row or its tombstone, or superseded within the batch
     deleted: int  # records GHL marks `deleted: true`, applied as deletions
+    # The GHL ids among `inserted` (what is new to the mirror, e.g. a lead).
+    inserted_ids: frozenset[str] = field(default=frozenset(), compare=False)
 
     @property
     def written(self) -> int:
@@ -73,13 +77,14 @@ def mirror_upsert(
     location_id: int,
     kind: str,
     records: Sequence[Mapping[str, Any]],
-    changed_at: datetime | None = None,
+    changed_at: datetime | Sequence[datetime | None] | None = None,
 ) -> WriteResult:
     """Write GHL records of one kind into one location's mirror.
 
     `changed_at` is the change time of records that carry none of their own (a webhook's event
-    timestamp). Raises `InvalidRecordsError` (nothing written) when any record cannot be mapped,
-    `LookupError` for an unknown location. Every record lands in exactly one count.
+    timestamp), one for all or one per record. Raises `InvalidRecordsError` (nothing written)
+    when any record cannot be mapped, `LookupError` for an unknown location. Every record
+    lands in exactly one count.
     """
     spec = kind_of(kind)
     if not records:
@@ -90,11 +95,12 @@ def mirror_upsert(
     )
     upserts, deletions, superseded = _newest_per_id(mapped.rows, mapped.deleted)
     inserted = updated = stale = refused = 0
+    inserted_ids: frozenset[str] = frozenset()
     touched = [row[0] for row in upserts] + [ghl_id for ghl_id, _at in deletions]
     with transaction.atomic(), connection.cursor() as cursor:
         mirror_writing.send(Location, location_id=location_id, kind=spec.name, ghl_ids=touched)
         if upserts:
-            inserted, updated, stale = _upsert(cursor, spec, location_id, upserts)
+            inserted, updated, stale, inserted_ids = _upsert(cursor, spec, location_id, upserts)
         if deletions:
             # A record saying "deleted" is a record: older than the stored row, it is stale.
             _removed, refused = _delete(cursor, spec, location_id, deletions, unless_newer=True)
@@ -106,6 +112,7 @@ def mirror_upsert(
         unchanged=len(upserts) - inserted - updated - stale,
         stale=stale + refused + superseded,
         deleted=len(deletions) - refused,
+        inserted_ids=inserted_ids,
     )
 
 
@@ -222,43 +229,72 @@ def _stage(
 
 def _upsert(
     cursor: CursorWrapper, spec: Kind, location_id: int, rows: Sequence[Row]
-) -> tuple[int, int, int]:
-    """Returns (inserted, updated, stale)."""
-    columns = spec.db_columns
-    stage = f"_mirror_stage_{spec.name}"
-    target, tomb, s = _q(spec.table), _q(MirrorTombstone._meta.db_table), _q(stage)
-    loc, ghl_id, changed, synced = _q("location_id"), _q("ghl_id"), _q(columns[1]), _q("synced_at")
-    kind_col = _q("kind")
-    selected = ", ".join(_q(c) for c in columns)
-    # JSON arrives as text (already encoded by the mapping) and becomes jsonb on insert.
-    staged = ", ".join(
-        f"{_q(c)}::text AS {_q(c)}" if c in spec.json_columns else _q(c) for c in columns
-    )
-    values = ", ".join(
-        f"s.{_q(c)}::jsonb" if c in spec.json_columns else f"s.{_q(c)}" for c in columns
-    )
+) -> tuple[int, int, int, frozenset[str]]:
+    """Returns (inserted, updated, stale, the ids inserted)."""
     # In id order, so that writers of overlapping batches take row locks in the same order.
     ordered = sorted(rows, key=itemgetter(0))
-    staged_columns = ("location_id", *columns)
     params: dict[str, Any] = {"kind": spec.name}
     if len(ordered) <= INLINE_ROWS:
-        source, inline = _inline_source(cursor, spec, staged_columns, location_id, ordered)
-        params.update(inline)
+        casts = _inline_casts(cursor, spec)
+        source = _inline_source(spec.name, len(ordered), casts)
+        for r, row in enumerate(ordered):
+            params[f"v{r}_0"] = location_id
+            params.update(zip(_cell_names(r, len(casts)), row, strict=True))
     else:
         _stage(
             cursor,
-            stage,
-            f"ON COMMIT DROP AS SELECT {loc}, {staged} FROM {target} WITH NO DATA",  # noqa: S608
-            staged_columns,
+            f"_mirror_stage_{spec.name}",
+            _stage_ddl(spec.name),
+            ("location_id", *spec.db_columns),
             ((location_id, *row) for row in ordered),
         )
-        source = f"{s} s"
+        source = f"{_q(f'_mirror_stage_{spec.name}')} s"
     # Outbound webhooks: one outbox row per changed record that an endpoint wants, in this
     # same statement (so in the same transaction as the change, and set-based).
     published, event_params = mirror_events_sql(
         kind=spec.name, location_id=location_id, source=source
     )
     params.update(event_params)
+    write, classify = _upsert_sql(spec.name, source, published)
+    cursor.execute(write, params)
+    inserted, updated, events, new_ids = cursor.fetchone()
+    if events:
+        events_announce()
+    stale = 0
+    if inserted + updated < len(rows):
+        cursor.execute(classify, params)
+        (stale,) = cursor.fetchone()
+    return int(inserted), int(updated), int(stale), frozenset(new_ids)
+
+
+# The statements' text depends only on the kind, the source of the rows (a staging table or an
+# inline VALUES list of n rows) and the outbox part: composed once per process, not per write
+# (composing them was a good part of a webhook's CPU), and the driver's parse cache hits.
+
+
+@functools.lru_cache(maxsize=64)
+def _stage_ddl(kind: str) -> str:
+    spec = kind_of(kind)
+    # JSON arrives as text (already encoded by the mapping) and becomes jsonb on insert.
+    staged = ", ".join(
+        f"{_q(c)}::text AS {_q(c)}" if c in spec.json_columns else _q(c) for c in spec.db_columns
+    )
+    table = _q(spec.table)
+    return f"ON COMMIT DROP AS SELECT {_q('location_id')}, {staged} FROM {table} WITH NO DATA"  # noqa: S608
+
+
+@functools.lru_cache(maxsize=1024)
+def _upsert_sql(kind: str, source: str, published: str) -> tuple[str, str]:
+    """(the write, the classification of what it did not write)."""
+    spec = kind_of(kind)
+    columns = spec.db_columns
+    target, tomb = _q(spec.table), _q(MirrorTombstone._meta.db_table)
+    loc, ghl_id, changed, synced = _q("location_id"), _q("ghl_id"), _q(columns[1]), _q("synced_at")
+    kind_col = _q("kind")
+    selected = ", ".join(_q(c) for c in columns)
+    values = ", ".join(
+        f"s.{_q(c)}::jsonb" if c in spec.json_columns else f"s.{_q(c)}" for c in columns
+    )
     returned = (
         "m.*, (m.xmax = 0) AS inserted"
         if published
@@ -287,7 +323,8 @@ def _upsert(
             WHERE t.{loc} = w.{loc} AND t.{kind_col} = %(kind)s AND t.{ghl_id} = w.{ghl_id}
         ){published}
         SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted),
-               {"(SELECT count(*) FROM published)" if published else "0"}
+               {"(SELECT count(*) FROM published)" if published else "0"},
+               coalesce(array_agg({ghl_id}) FILTER (WHERE inserted), '{{}}')
         FROM written
     """  # noqa: S608 — identifiers from the models, values bound
     # What was not written is stale or unchanged. Written rows now carry the staged change time
@@ -300,38 +337,36 @@ def _upsert(
         WHERE (t.{changed} IS NOT NULL AND (s.{changed} IS NULL OR t.{changed} >= s.{changed}))
            OR (m.{changed} IS NOT NULL AND (s.{changed} IS NULL OR m.{changed} > s.{changed}))
     """  # noqa: S608 — identifiers from the models, values bound
-    cursor.execute(write, params)
-    inserted, updated, events = cursor.fetchone()
-    if events:
-        events_announce()
-    stale = 0
-    if inserted + updated < len(rows):
-        cursor.execute(classify, params)
-        (stale,) = cursor.fetchone()
-    return int(inserted), int(updated), int(stale)
+    return write, classify
 
 
-def _inline_source(
-    cursor: CursorWrapper,
-    spec: Kind,
-    columns: Sequence[str],
-    location_id: int,
-    rows: Sequence[Row],
-) -> tuple[str, dict[str, Any]]:
+def _inline_casts(cursor: CursorWrapper, spec: Kind) -> tuple[str, ...]:
+    """The SQL type of each staged column (JSON as text, as COPY stages it); per process."""
+    casts = _casts.get(spec.name)
+    if casts is None:
+        types, json_columns = _types_of(cursor, spec.table), spec.json_columns
+        casts = _casts[spec.name] = tuple(
+            "text" if c in json_columns else types[c] for c in ("location_id", *spec.db_columns)
+        )
+    return casts
+
+
+@functools.lru_cache(maxsize=64)
+def _cell_names(row: int, width: int) -> tuple[str, ...]:
+    """The parameter names of a row's data cells (cell 0 is the location)."""
+    return tuple(f"v{row}_{c}" for c in range(1, width))
+
+
+@functools.lru_cache(maxsize=512)
+def _inline_source(kind: str, count: int, casts: tuple[str, ...]) -> str:
     """`(VALUES …) AS s(…)` standing in for the staging table: the same columns, each value cast
-    to the staging column's type (JSON as text, as COPY stages it)."""
-    types = _types_of(cursor, spec.table)
-    casts = ["text" if c in spec.json_columns else types[c] for c in columns]
-    params: dict[str, Any] = {}
-    tuples = []
-    for r, row in enumerate(rows):
-        cells = []
-        for c, (value, cast) in enumerate(zip((location_id, *row), casts, strict=True)):
-            params[f"v{r}_{c}"] = value
-            cells.append(f"%(v{r}_{c})s::{cast}")
-        tuples.append(f"({', '.join(cells)})")
-    names = ", ".join(_q(c) for c in columns)
-    return f"(VALUES {', '.join(tuples)}) AS s({names})", params
+    to the staging column's type."""
+    tuples = (
+        "(" + ", ".join(f"%(v{r}_{c})s::{cast}" for c, cast in enumerate(casts)) + ")"
+        for r in range(count)
+    )
+    names = ", ".join(_q(c) for c in ("location_id", *kind_of(kind).db_columns))
+    return f"(VALUES {', '.join(tuples)}) AS s({names})"
 
 
 def _types_of(cursor: CursorWrapper, table: str) -> dict[str, str]:

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from integrations.ghl import operations as ops
@@ -37,7 +37,6 @@ from .models import RoutingDecision, RoutingRule
 
 # GHL busy, down or over budget: the write is tried again later.
 GHL_TRANSIENT = (GhlRateLimited, GhlServerError, GhlTimeout)
-WRITTEN_FIELDS = ["ghl_written_at", "ghl_error", "ghl_opportunity_id"]
 
 
 @dataclass
@@ -98,12 +97,15 @@ def _write(location: Location, decisions: dict[str, RoutingDecision]) -> Assigne
                 done.append(decision)
         finally:
             # Whatever GHL already answered is kept, even when something unexpected stops the
-            # batch: the mirror, then the decisions.
-            if contacts:
-                mirror_upsert(location_id=location.pk, kind="contact", records=contacts)
-            if opportunities:
-                mirror_upsert(location_id=location.pk, kind="opportunity", records=opportunities)
-            _stamp(location, done)
+            # batch: the mirror, then the decisions, in one transaction (one commit).
+            with transaction.atomic():
+                if contacts:
+                    mirror_upsert(location_id=location.pk, kind="contact", records=contacts)
+                if opportunities:
+                    mirror_upsert(
+                        location_id=location.pk, kind="opportunity", records=opportunities
+                    )
+                _stamp(location, done)
     return outcome
 
 
@@ -142,9 +144,31 @@ def _write_one(
     decision.ghl_written_at, decision.ghl_error = timezone.now(), ""
 
 
+_STAMP_SQL = f"""
+    UPDATE {RoutingDecision._meta.db_table} d
+       SET ghl_written_at = v.written_at, ghl_error = v.error, ghl_opportunity_id = v.opportunity
+      FROM unnest(%(ids)s::bigint[], %(written)s::timestamptz[], %(errors)s::text[],
+                  %(opportunities)s::text[]) AS v(id, written_at, error, opportunity)
+     WHERE d.id = v.id AND d.location_id = %(location)s
+"""  # noqa: S608 — the table name from the model, values bound
+
+
 def _stamp(location: Location, decisions: list[RoutingDecision]) -> None:
-    if decisions:
-        RoutingDecision.objects.for_location(location).bulk_update(decisions, WRITTEN_FIELDS)
+    """The GHL outcome of each decision, in one statement whose text never changes (the ORM's
+    bulk update builds a CASE per field and row: costly to compose, and never the same twice)."""
+    if not decisions:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _STAMP_SQL,
+            {
+                "ids": [d.pk for d in decisions],
+                "written": [d.ghl_written_at for d in decisions],
+                "errors": [d.ghl_error for d in decisions],
+                "opportunities": [d.ghl_opportunity_id for d in decisions],
+                "location": location.pk,
+            },
+        )
 
 
 def lead_reroute(

@@ -30,7 +30,7 @@ from integrations.webhooks_out.catalog import LEAD_ROUTED
 from integrations.webhooks_out.payloads import lead_routed_data
 from saas_platform.kernel.errors import NotFound
 from tenants.entitlements import feature_require
-from tenants.events import event_publish, events_wanted
+from tenants.events import events_publish_many
 from tenants.models import Location
 
 from . import decide, loads
@@ -139,11 +139,11 @@ def _route_batch(
             decision.timings = timings
         RoutingDecision.objects.for_location(location).bulk_create(decisions)
         # In the same transaction: customers' webhooks hear of exactly the decisions that stand.
-        if events_wanted(location_id=location.pk, event_type=LEAD_ROUTED):
-            for decision in decisions:
-                event_publish(
-                    location=location, event_type=LEAD_ROUTED, data=lead_routed_data(decision)
-                )
+        events_publish_many(
+            location=location,
+            event_type=LEAD_ROUTED,
+            datas=[lead_routed_data(decision) for decision in decisions],
+        )
     for decision in decisions:
         log.info(
             "routing.decided",

@@ -18,6 +18,7 @@ sweep's drain once routing is allowed again."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import groupby
@@ -48,9 +49,11 @@ ENTITLEMENT_RECHECK = timedelta(minutes=2)
 _TABLE = PendingLead._meta.db_table
 _ENQUEUE_SQL = f"""
     INSERT INTO {_TABLE} (location_id, contact_ghl_id, queued_at, due_at, attempts)
-    SELECT %(location)s, %(contact)s, %(now)s, %(now)s, 0
+    SELECT %(location)s, contact, %(now)s, %(now)s, 0
+      FROM unnest(%(contacts)s::text[]) WITH ORDINALITY AS c(contact, n)
      WHERE EXISTS (SELECT 1 FROM {RoutingRule._meta.db_table}
                     WHERE location_id = %(location)s AND enabled)
+     ORDER BY n
     ON CONFLICT (location_id, contact_ghl_id) DO NOTHING
     RETURNING id
 """  # noqa: S608
@@ -85,15 +88,48 @@ class Claimed:
 def lead_enqueue(*, location: Location, contact_ghl_id: str, now: datetime | None = None) -> bool:
     """Queue a new lead for routing where the location routes leads; True when queued (a lead
     already waiting is not queued twice). A drain is asked for once the row is committed."""
+    return leads_enqueue(location=location, contact_ghl_ids=[contact_ghl_id], now=now) == 1
+
+
+def leads_enqueue(
+    *, location: Location, contact_ghl_ids: Sequence[str], now: datetime | None = None
+) -> int:
+    """`lead_enqueue` for several leads of a location, in one INSERT (queued in the order
+    given, a duplicate once) and one drain asked for; returns how many were queued."""
+    if not contact_ghl_ids:
+        return 0
     with connection.cursor() as cursor:
         cursor.execute(
             _ENQUEUE_SQL,
-            {"location": location.pk, "contact": contact_ghl_id, "now": now or timezone.now()},
+            {
+                "location": location.pk,
+                "contacts": list(dict.fromkeys(contact_ghl_ids)),
+                "now": now or timezone.now(),
+            },
         )
-        queued = cursor.fetchone() is not None
+        queued = len(cursor.fetchall())
     if queued:
-        transaction.on_commit(drain_request)
+        _drain_on_commit()
     return queued
+
+
+class _DrainAsk:
+    """An after-commit drain request that knows whether it ran (tests run callbacks before
+    their transaction ends, so a callback still listed may have run already)."""
+
+    ran = False
+
+    def __call__(self) -> None:
+        self.ran = True
+        drain_request()
+
+
+def _drain_on_commit() -> None:
+    """One drain request per transaction, however many locations it queued leads for (one
+    registered in a savepoint that rolled back is gone from the list: then another is)."""
+    pending = transaction.get_connection().run_on_commit
+    if not any(isinstance(entry[1], _DrainAsk) and not entry[1].ran for entry in pending):
+        transaction.on_commit(_DrainAsk())
 
 
 def drain_request(*, force: bool = False, countdown: float = 0) -> bool:

@@ -10,9 +10,9 @@ from django.dispatch import receiver
 from integrations.sync.signals import lead_arrived
 from tenants.models import Location
 
-from .queue import lead_enqueue
+from .queue import leads_enqueue
 
 
 @receiver(lead_arrived)
-def route_new_lead(sender: Any, location: Location, contact_ghl_id: str, **_: Any) -> None:
-    lead_enqueue(location=location, contact_ghl_id=contact_ghl_id)
+def route_new_leads(sender: Any, location: Location, contact_ghl_ids: list[str], **_: Any) -> None:
+    leads_enqueue(location=location, contact_ghl_ids=contact_ghl_ids)

@@ -2,6 +2,7 @@
 
 from django.dispatch import Signal
 
-# sender=Location, location=<Location>, contact_ghl_id=<str>: a contact new to the location
-# arrived by webhook (sent once its mirror row is committed). Lead routing starts from it.
+# sender=Location, location=<Location>, contact_ghl_ids=<list[str]>: contacts new to the
+# location arrived by webhook (sent inside the transaction writing their mirror rows, so what a
+# receiver writes commits with them). Lead routing starts from it.
 lead_arrived = Signal()

@@ -8,12 +8,14 @@ leaves a tombstone so a late update of the deleted record is ignored.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from integrations.ghl.models import GhlInstallation
+from integrations.inbox.batch import register_batch
 from integrations.inbox.models import InboundEvent
 from integrations.inbox.services import RetryLater, Unprocessable, register
 from integrations.mirror.mapping import InvalidRecordsError
@@ -41,9 +43,13 @@ APPOINTMENT_EVENTS = ("AppointmentCreate", "AppointmentUpdate")
 MESSAGE_EVENTS = ("InboundMessage", "OutboundMessage")
 
 
+def _location_ghl_id(event: InboundEvent, payload: dict[str, Any]) -> str:
+    return str(payload.get("locationId") or event.location_id or "")
+
+
 def _location(event: InboundEvent, payload: dict[str, Any]) -> Location | None:
     """The mirror's location for the event; None when the app is not installed there."""
-    ghl_id = str(payload.get("locationId") or event.location_id or "")
+    ghl_id = _location_ghl_id(event, payload)
     location: Location | None = Location.objects.unscoped().filter(ghl_location_id=ghl_id).first()
     if location is not None:
         return location
@@ -88,14 +94,53 @@ def contact_event(event: InboundEvent, payload: dict[str, Any]) -> str:
         result = mirror_upsert(
             location_id=location.pk, kind="contact", records=[payload], changed_at=_when(event)
         )
-        # A ContactCreate may have been superseded by a newer update of the same contact, so a
-        # contact new to the mirror is a lead too (routing is idempotent per contact).
-        if event.event_type == "ContactCreate" or result.inserted:
-            contact_id = str(payload["id"])
-            transaction.on_commit(
-                lambda: lead_arrived.send(Location, location=location, contact_ghl_id=contact_id)
-            )
+        _leads_arrived(location, [(event, payload)], result.inserted_ids)
     return _outcome(result)
+
+
+@register_batch(GHL, *CONTACT_EVENTS)
+def contact_events(pairs: list[tuple[InboundEvent, dict[str, Any]]]) -> set[int]:
+    """`contact_event` for a drain's chunk: one location lookup, and per location one write of
+    all its records (each with its event's time) and one signal for its leads. Locations are
+    written in id order, so concurrent batches lock in the same order. Events of a location not
+    found are left to `contact_event` (ignored, or retried while it is being installed)."""
+    wanted = {_location_ghl_id(event, payload) for event, payload in pairs}
+    locations = {
+        location.ghl_location_id: location
+        for location in Location.objects.unscoped().filter(ghl_location_id__in=wanted)
+    }
+    by_location: dict[int, list[tuple[InboundEvent, dict[str, Any]]]] = defaultdict(list)
+    for event, payload in pairs:
+        if (location := locations.get(_location_ghl_id(event, payload))) is not None:
+            by_location[location.pk].append((event, payload))
+    by_pk = {location.pk: location for location in locations.values()}
+    done: set[int] = set()
+    for location_pk in sorted(by_location):
+        location, group = by_pk[location_pk], by_location[location_pk]
+        result = mirror_upsert(
+            location_id=location.pk,
+            kind="contact",
+            records=[payload for _, payload in group],
+            changed_at=[_when(event) for event, _ in group],
+        )
+        _leads_arrived(location, group, result.inserted_ids)
+        done.update(event.pk for event, _ in group)
+    return done
+
+
+def _leads_arrived(
+    location: Location, pairs: list[tuple[InboundEvent, dict[str, Any]]], inserted: frozenset[str]
+) -> None:
+    """Within the write's transaction, so a lead is queued exactly when its contact is stored.
+    A ContactCreate may have been superseded by a newer update of the same contact, so a contact
+    new to the mirror is a lead too (routing is idempotent per contact)."""
+    leads = [
+        str(payload["id"])
+        for event, payload in pairs
+        if event.event_type == "ContactCreate" or str(payload["id"]) in inserted
+    ]
+    if leads:
+        lead_arrived.send(Location, location=location, contact_ghl_ids=leads)
 
 
 @register(GHL, *OPPORTUNITY_EVENTS, "OpportunityDelete", coalesce=True)

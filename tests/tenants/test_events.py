@@ -58,3 +58,25 @@ def test_unwanted_events_write_nothing(world: World, monkeypatch: Any) -> None:
     monkeypatch.setattr(events, "_wanted", [lambda location_id, event_type: False])
     assert events.event_publish(location=world.a.locations[0], event_type="x", data={}) is None
     assert not TenantEvent.objects.for_location(world.a.locations[0]).exists()
+
+
+def test_a_batch_of_events_is_one_look_and_one_insert(
+    world: World, told: list[Any], django_capture_on_commit_callbacks: Any, monkeypatch: Any
+) -> None:
+    looks: list[tuple[int, str]] = []
+
+    def wanted(location_id: int, event_type: str) -> bool:
+        looks.append((location_id, event_type))
+        return True
+
+    monkeypatch.setattr(events, "_wanted", [wanted])
+    location = world.a.locations[0]
+    datas = [{"n": n} for n in range(5)]
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        assert events.events_publish_many(location=location, event_type="x", datas=datas) == 5
+    assert looks == [(location.pk, "x")] and len(told) == 1
+    rows = TenantEvent.objects.for_location(location).values_list("data", flat=True)
+    assert sorted(row["n"] for row in rows) == [0, 1, 2, 3, 4]
+    monkeypatch.setattr(events, "_wanted", [lambda location_id, event_type: False])
+    assert events.events_publish_many(location=location, event_type="x", datas=datas) == 0
+    assert TenantEvent.objects.for_location(location).count() == 5

@@ -62,6 +62,17 @@ def test_change_time_precedence() -> None:
     )
 
 
+def test_a_batch_of_webhooks_gives_each_record_its_own_event_time() -> None:
+    later = EVENT_TIME + timedelta(minutes=3)
+    records = [{"id": "c1"}, {"id": "c2", "dateUpdated": "2022-01-01T00:00:00Z"}, {"id": "c3"}]
+    rows = map_records("contact", records, changed_at=[EVENT_TIME, later, later]).rows
+    assert [row[1] for row in rows] == [EVENT_TIME, datetime(2022, 1, 1, tzinfo=UTC), later]
+    with pytest.raises(ValueError, match="one time per record"):
+        map_records("contact", records, changed_at=[EVENT_TIME])
+    with pytest.raises(ValueError, match="timezone-aware"):
+        map_records("contact", records[:1], changed_at=[datetime(2026, 1, 1)])  # noqa: DTZ001
+
+
 @pytest.mark.parametrize(
     ("raw", "stored"),
     [

@@ -34,6 +34,21 @@ def test_a_lead_is_queued_once_and_only_where_the_location_routes_leads(world: W
     assert waiting(location) == ["c1"] and waiting(other) == []
 
 
+def test_leads_of_a_batch_are_queued_in_order_and_ask_for_one_drain(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    first, second = world.a.locations
+    for location in (first, second):
+        rule_save(location=location, name="Everyone", pool={"agents": agents(location, 1)})
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert queue.lead_enqueue(location=first, contact_ghl_id="c2")
+        assert queue.leads_enqueue(location=first, contact_ghl_ids=["c3", "c1", "c2", "c3"]) == 2
+        assert queue.leads_enqueue(location=second, contact_ghl_ids=["c9"]) == 1
+        assert queue.leads_enqueue(location=second, contact_ghl_ids=[]) == 0
+    assert waiting(first) == ["c2", "c3", "c1"] and waiting(second) == ["c9"]
+    assert len(callbacks) == 1  # one drain asked for by the whole transaction
+
+
 def test_a_claim_takes_one_location_and_leases_its_leads(world: World) -> None:
     first, second = world.a.locations
     for location in (first, second):

@@ -8,11 +8,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from billing.models import StripeAccount
 from billing.services.subscriptions import subscription_apply
-from integrations.routing.engine import route_lead
+from integrations.routing.engine import leads_route, route_lead
 from integrations.sync import engine as sync_engine
 from integrations.sync.models import SyncRun
 from tenants.models import Location, TenantEvent
@@ -90,6 +92,20 @@ def test_a_routed_lead_is_published(location: Location) -> None:
     [(kind, data)] = _events(location)
     assert kind == "lead.routed"
     assert data["lead"]["contact_id"] == "lead1" and data["lead"]["status"] == decision.status
+
+
+def test_a_batch_of_routed_leads_is_published_in_one_insert(location: Location) -> None:
+    subscribe(location, ["lead.routed"])
+    for n in range(4):
+        factories.MirrorContactFactory(location=location, ghl_id=f"lead{n}")
+    with CaptureQueriesContext(connection) as queries:
+        decisions = leads_route(location=location, contact_ghl_ids=[f"lead{n}" for n in range(4)])
+    inserts = [
+        q["sql"] for q in queries if q["sql"].startswith('INSERT INTO "tenants_tenantevent"')
+    ]
+    assert len(inserts) == 1
+    published = sorted(data["lead"]["contact_id"] for _, data in _events(location))
+    assert published == sorted(decisions)
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+
 from saas_platform.kernel.errors import NotEntitled
 
 from .models import Location, LocationEntitlements
@@ -22,11 +25,11 @@ State = LocationEntitlements.State
 NOT_IN_PLAN, PAUSED, LIMIT_REACHED = "not_in_plan", "paused", "limit_reached"
 # How each feature is named to people.
 LABELS = {
-    "routing": "lead routing",
-    "reports": "reports",
-    "connectors": "sync connections",
-    "seats": "team seats",
-    "contact_limit": "contacts",
+    "routing": _lazy("lead routing"),
+    "reports": _lazy("reports"),
+    "connectors": _lazy("sync connections"),
+    "seats": _lazy("team seats"),
+    "contact_limit": _lazy("contacts"),
 }
 
 
@@ -41,14 +44,17 @@ class FeatureAccess:
     def message(self) -> str:
         label = LABELS.get(self.feature, self.feature)
         if self.reason == PAUSED:
-            return (
-                f"Billing is paused, so {label} cannot be used until the subscription is paid "
-                "up. Nothing has been deleted."
-            )
+            return _(
+                "Billing is paused, so %(feature)s cannot be used until the subscription is "
+                "paid up. Nothing has been deleted."
+            ) % {"feature": label}
         if self.reason == NOT_IN_PLAN:
-            return f"Your plan does not include {label}."
+            return _("Your plan does not include %(feature)s.") % {"feature": label}
         if self.reason == LIMIT_REACHED:
-            return f"Your plan allows {self.limit} {label}; upgrade it to add more."
+            return _("Your plan allows %(limit)s %(feature)s; upgrade it to add more.") % {
+                "limit": self.limit,
+                "feature": label,
+            }
         return ""
 
 

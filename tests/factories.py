@@ -8,8 +8,10 @@ import factory
 from django.utils import timezone
 
 from billing.models import (
+    AgencySubscription,
     PaymentAutomation,
     PaymentRequest,
+    PaymentTrigger,
     Plan,
     StripeAccount,
     StripeEvent,
@@ -36,6 +38,7 @@ from integrations.mirror.models import (
     MirrorUser,
 )
 from integrations.packs.models import PackActivation
+from integrations.payments.models import PaymentWriteback
 from integrations.reporting.models import (
     AppointmentDay,
     LeadDay,
@@ -61,6 +64,7 @@ from tenants import services
 from tenants.models import (
     Agency,
     AgencyDomain,
+    AgencyEntitlements,
     ApiKey,
     AuditLogEntry,
     Branding,
@@ -759,3 +763,41 @@ class PaymentRequestFactory(factory.django.DjangoModelFactory):
     currency = "usd"
     status = PaymentRequest.Status.SENT
     stripe_object_id = factory.Sequence(lambda n: f"in_factory{n:06d}")
+
+
+class PaymentTriggerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PaymentTrigger
+
+    event = factory.SubFactory(TenantEventFactory, type="opportunity.won")
+
+
+class PaymentWritebackFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PaymentWriteback
+
+    location = factory.SubFactory(LocationFactory)
+    payment_ref = factory.Sequence(lambda n: f"payment-{n}")
+    data = factory.LazyFunction(lambda: {"payment": {"id": 1}, "opportunity": {"id": "opp1"}})
+
+
+class AgencyEntitlementsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AgencyEntitlements
+
+    agency = factory.SubFactory(AgencyFactory)
+    granted = factory.LazyFunction(lambda: {"max_locations": 5})
+
+
+class AgencySubscriptionFactory(factory.django.DjangoModelFactory):
+    """An agency's subscription to one of the platform's own plans (no agency owns the plan)."""
+
+    class Meta:
+        model = AgencySubscription
+
+    agency = factory.SubFactory(AgencyFactory)
+    plan = factory.SubFactory(
+        PlanFactory, agency=None, entitlements=factory.LazyFunction(lambda: {"max_locations": 5})
+    )
+    stripe_subscription_id = factory.Sequence(lambda n: f"sub_platform{n:010d}")
+    status = AgencySubscription.Status.ACTIVE

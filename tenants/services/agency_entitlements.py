@@ -16,6 +16,7 @@ from saas_platform.kernel.errors import ApplicationError
 
 from ..models import Agency, AgencyEntitlements, Location, User
 from .common import audit_record
+from .entitlements import granted_validate
 
 # The keys a platform plan may grant an agency, and the type of each value.
 AGENCY_ENTITLEMENT_KEYS: dict[str, type] = {
@@ -28,24 +29,7 @@ AGENCY_ENTITLEMENT_KEYS: dict[str, type] = {
 
 def agency_entitlements_validate(granted: Mapping[str, Any]) -> dict[str, Any]:
     """A clean copy of `granted`, or an ApplicationError naming what is wrong."""
-    if not isinstance(granted, Mapping):
-        raise ApplicationError("Entitlements must be a mapping of feature to value.")
-    unknown = sorted(set(granted) - set(AGENCY_ENTITLEMENT_KEYS))
-    if unknown:
-        raise ApplicationError(
-            f"Unknown agency entitlements: {', '.join(unknown)}. "
-            f"Known: {', '.join(sorted(AGENCY_ENTITLEMENT_KEYS))}."
-        )
-    clean: dict[str, Any] = {}
-    for key, value in granted.items():
-        kind = AGENCY_ENTITLEMENT_KEYS[key]
-        # bool is an int in Python: a limit of True is a mistake, not 1.
-        if kind is int and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-            raise ApplicationError(f"Entitlement {key!r} must be a whole number, 0 or more.")
-        if kind is bool and not isinstance(value, bool):
-            raise ApplicationError(f"Entitlement {key!r} must be true or false.")
-        clean[key] = value
-    return clean
+    return granted_validate(granted, keys=AGENCY_ENTITLEMENT_KEYS, noun="agency entitlements")
 
 
 @transaction.atomic

@@ -26,17 +26,24 @@ ENTITLEMENT_KEYS: dict[str, type] = {
 
 def entitlements_validate(granted: Mapping[str, Any]) -> dict[str, Any]:
     """A clean copy of `granted`, or an ApplicationError naming what is wrong."""
+    return granted_validate(granted, keys=ENTITLEMENT_KEYS, noun="entitlements")
+
+
+def granted_validate(
+    granted: Mapping[str, Any], *, keys: Mapping[str, type], noun: str
+) -> dict[str, Any]:
+    """`granted` checked against `keys` (name → bool or int), for a location's plan or an
+    agency's; `noun` names the kind in the refusal."""
     if not isinstance(granted, Mapping):
         raise ApplicationError("Entitlements must be a mapping of feature to value.")
-    unknown = sorted(set(granted) - set(ENTITLEMENT_KEYS))
+    unknown = sorted(set(granted) - set(keys))
     if unknown:
         raise ApplicationError(
-            f"Unknown entitlements: {', '.join(unknown)}. "
-            f"Known: {', '.join(sorted(ENTITLEMENT_KEYS))}."
+            f"Unknown {noun}: {', '.join(unknown)}. Known: {', '.join(sorted(keys))}."
         )
     clean: dict[str, Any] = {}
     for key, value in granted.items():
-        kind = ENTITLEMENT_KEYS[key]
+        kind = keys[key]
         # bool is an int in Python: a limit of True is a mistake, not 1.
         if kind is int and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
             raise ApplicationError(f"Entitlement {key!r} must be a whole number, 0 or more.")

@@ -24,6 +24,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from bench.harness import ROOT, BenchContext, Figure
 from bench.loadgen import percentile
@@ -110,7 +111,9 @@ def _measure(port: int, session_key: str, location_id: int, domain: str) -> list
         for n in range(LOADS + 1):
             page = context.new_page()
             response = page.goto(url, wait_until="load")
-            assert response is not None and response.status == 200, (url, response)
+            if response is None or response.status != 200:
+                status = response.status if response else None
+                raise RuntimeError(f"{url} answered {status}: {page.content()[:600]}")
             assert page.url == url, f"redirected to {page.url}: the session was not accepted"
             lcp = page.evaluate(LCP_SCRIPT)
             page.close()
@@ -136,10 +139,15 @@ def _child() -> dict[str, float]:
     original = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
         session_key, location_id, domain, db_name = _prepare()
-        scratch_url = base_url.rsplit("/", 1)[0] + f"/{db_name}"
+        # The path only: an embedded server's socket folder rides in the query (?host=…).
+        scratch_url = urlunsplit(urlsplit(base_url)._replace(path=f"/{quote(db_name)}"))
         ctx = BenchContext(tmp=Path(os.environ["BENCH_TMP"]))
         with gunicorn(ctx, workers=2, env=production_env(DATABASE_URL=scratch_url)) as port:
-            samples = _measure(port, session_key, location_id, domain)
+            try:
+                samples = _measure(port, session_key, location_id, domain)
+            except RuntimeError as exc:  # the server's own log says why
+                log = (ctx.tmp / f"gunicorn-{port}.log").read_text()[-3000:]
+                raise RuntimeError(f"{exc}\n--- gunicorn log ---\n{log}") from None
         connection.close()  # gunicorn's connections are gone; ours must go before the drop
         return {
             "p75_ms": percentile(sorted(samples), 0.75),

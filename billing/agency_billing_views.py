@@ -6,6 +6,8 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from saas_platform.kernel.errors import ApplicationError, NotFound
@@ -28,7 +30,7 @@ from .stripe_api import StripeCallError, StripeRefused
 
 log = get_logger(__name__)
 
-UNAVAILABLE = "Payment cannot be started right now. Please try again shortly."
+UNAVAILABLE = _lazy("Payment cannot be started right now. Please try again shortly.")
 ENTITLEMENT_LABELS = {
     "max_locations": "Locations",
     "custom_domains": "Custom domains",
@@ -109,6 +111,6 @@ def billing_manage(request: HttpRequest, agency: Agency) -> HttpResponse:
         return redirect("agency_billing:billing")
     except (ApplicationError, StripeCallError) as exc:
         log.warning("billing.agency_portal.unavailable", agency_id=agency.pk, error=exc.message)
-        messages.error(request, "Billing details cannot be opened right now. Please try again.")
+        messages.error(request, _("Billing details cannot be opened right now. Please try again."))
         return redirect("agency_billing:billing")
     return HttpResponseRedirect(url)

@@ -11,6 +11,8 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from saas_platform.kernel.errors import ApplicationError, NotFound
@@ -32,35 +34,39 @@ PAGE_SIZE = 25
 
 
 class RuleForm(forms.Form):
-    name = forms.CharField(max_length=120, help_text="For you, e.g. “Deposit when a job is won”.")
+    name = forms.CharField(
+        max_length=120, help_text=_lazy("For you, e.g. “Deposit when a job is won”.")
+    )
     pipeline_ghl_id = forms.ChoiceField(
-        label="When an opportunity is won in",
+        label=_lazy("When an opportunity is won in"),
         required=False,
-        help_text="Only opportunities of this pipeline, or of any pipeline.",
+        help_text=_lazy("Only opportunities of this pipeline, or of any pipeline."),
     )
     currency = forms.ChoiceField(
-        help_text="The invoice's currency; the opportunity's value is billed in it."
+        help_text=_lazy("The invoice's currency; the opportunity's value is billed in it.")
     )
     days_until_due = forms.IntegerField(
-        label="Days to pay",
+        label=_lazy("Days to pay"),
         min_value=1,
         max_value=MAX_DAYS_UNTIL_DUE,
         initial=7,
-        help_text="The invoice is due this many days after it is sent.",
+        help_text=_lazy("The invoice is due this many days after it is sent."),
     )
     paid_stage_ghl_id = forms.ChoiceField(
-        label="When paid, move the opportunity to",
+        label=_lazy("When paid, move the opportunity to"),
         required=False,
-        help_text="Optional. The opportunity's value is updated and a note added either way.",
+        help_text=_lazy(
+            "Optional. The opportunity's value is updated and a note added either way."
+        ),
     )
-    enabled = forms.BooleanField(required=False, initial=True, label="On")
+    enabled = forms.BooleanField(required=False, initial=True, label=_lazy("On"))
 
     def __init__(self, *args: Any, pipelines: list[PipelineChoice], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.pipelines = {p.id: p for p in pipelines}
         choices: dict[str, list[Any]] = {
-            "pipeline_ghl_id": [("", "Any pipeline")] + [(p.id, p.name) for p in pipelines],
-            "paid_stage_ghl_id": [("", "Leave it where it is")]
+            "pipeline_ghl_id": [("", _("Any pipeline"))] + [(p.id, p.name) for p in pipelines],
+            "paid_stage_ghl_id": [("", _("Leave it where it is"))]
             + [(p.name, [(stage_id, stage) for stage_id, stage in p.stages]) for p in pipelines],
             "currency": [(c, c.upper()) for c in sorted(SUPPORTED)],
         }
@@ -73,10 +79,10 @@ class RuleForm(forms.Form):
         if stage:
             if not pipeline:
                 self.add_error(
-                    "paid_stage_ghl_id", "Choose the pipeline first: stages are its own."
+                    "paid_stage_ghl_id", _("Choose the pipeline first: stages are its own.")
                 )
             elif stage not in {s for s, _ in self.pipelines[pipeline].stages}:
-                self.add_error("paid_stage_ghl_id", "That stage is not in the chosen pipeline.")
+                self.add_error("paid_stage_ghl_id", _("That stage is not in the chosen pipeline."))
         return data
 
 
@@ -131,7 +137,7 @@ def _form_page(
         except ApplicationError as exc:
             form.add_error(None, exc.message)
         else:
-            messages.success(request, "Payment rule saved.")
+            messages.success(request, _("Payment rule saved."))
             return redirect("workspace_billing:payments", location_id=location.pk)
     return render(
         request,
@@ -159,5 +165,6 @@ def rule_toggle(request: HttpRequest, location: Location, automation_id: int) ->
     automation_set_enabled(
         location=location, automation=rule, enabled=not rule.enabled, acting_user=_user(request)
     )
-    messages.success(request, f"“{rule.name}” is {'on' if rule.enabled else 'off'}.")
+    state = _("“%(name)s” is on.") if rule.enabled else _("“%(name)s” is off.")
+    messages.success(request, state % {"name": rule.name})
     return redirect("workspace_billing:payments", location_id=location.pk)

@@ -37,6 +37,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from .params import sparse_field_names
+from .prepared import PreparedPage
 
 ROW_ALIAS = "api_row_json"
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -201,7 +202,15 @@ class JsonRowsListMixin:
         names = sparse_field_names(request, plan.names) or plan.names
         queryset: QuerySet[Any] = view.filter_queryset(view.get_queryset())
         key = view.paginator.get_ordering(request, queryset, view)[0].lstrip("-")
-        page = view.paginate_queryset(queryset.values(key, **{ROW_ALIAS: plan.row(names)}))
+        page = view.paginate_queryset(
+            PreparedPage(
+                queryset,
+                key=key,
+                alias=ROW_ALIAS,
+                row=plan.row(names),
+                row_shape=(view.get_serializer_class(), tuple(names)),
+            )
+        )
         paginator = view.paginator
         return Response(
             JsonPage(

@@ -152,3 +152,18 @@ def test_ordering_and_page_size_are_checked(world: World, key: Any, api: Any) ->
     assert api(key).get("/api/v1/locations/", {"ordering": "secret"}).status_code == 400
     assert api(key).get("/api/v1/locations/", {"page_size": "0"}).status_code == 400
     assert api(key).get("/api/v1/locations/", {"page_size": "201"}).status_code == 400
+
+
+def test_a_made_up_cursor_position_is_a_404_not_a_500(
+    world: World, make_key: Any, api: Any
+) -> None:
+    import base64
+
+    reader = api(make_key(world.a.agency, scopes=["audit_log:read"]))
+    for position in (b"p=not-a-date", b"p=2026-13-45T99:00:00Z", b"p="):
+        forged = base64.b64encode(position).decode()
+        response = reader.get("/api/v1/audit-log/", {"cursor": forged})
+        assert response.status_code == 404, (position, response.content)
+        assert error_of(response)["message"] == "Invalid cursor"
+    fitting = base64.b64encode(b"p=2026-01-01T00%3A00%3A00%2B00%3A00").decode()  # as DRF writes
+    assert reader.get("/api/v1/audit-log/", {"cursor": fitting}).status_code == 200

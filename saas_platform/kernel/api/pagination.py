@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
-from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import CursorPagination
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -38,6 +40,30 @@ class ApiCursorPagination(CursorPagination):
             choices = ", ".join(sorted(allowed)) or "none"
             raise ValidationError({ORDERING_PARAM: [f"Order by one of: {choices} (- for desc)."]})
         return (f"-{field}" if descending else field,)
+
+    def paginate_queryset(
+        self, queryset: QuerySet[Any], request: Request, view: Any = None
+    ) -> list[Any] | None:
+        self._model = queryset.model
+        return super().paginate_queryset(queryset, request, view)
+
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        """DRF checks a cursor's encoding, not that its position fits the ordering's field: a
+        made-up position ("p=abc" for an id) would fail in the query as a 500."""
+        cursor = super().decode_cursor(request)
+        if cursor is None or cursor.position is None:
+            return cursor
+        name = self.ordering[0].lstrip("-")
+        meta = self._model._meta
+        try:
+            field = meta.pk if name == "pk" else meta.get_field(name)
+        except FieldDoesNotExist:  # ordered across a relation: left to the query
+            return cursor
+        try:
+            field.get_prep_value(cursor.position)
+        except (TypeError, ValueError, DjangoValidationError) as exc:
+            raise NotFound(self.invalid_cursor_message) from exc
+        return cursor
 
     def get_page_size(self, request: Request) -> int:
         raw = request.query_params.get(self.page_size_query_param)

@@ -23,16 +23,9 @@ import threading
 from collections.abc import Hashable, Iterator
 from typing import Any, Self
 
-from django.core.exceptions import (
-    EmptyResultSet,
-    FieldDoesNotExist,
-    FullResultSet,
-    ValidationError,
-)
+from django.core.exceptions import EmptyResultSet, FieldDoesNotExist, FullResultSet
 from django.db import connections
 from django.db.models import QuerySet
-from rest_framework.exceptions import NotFound
-from rest_framework.pagination import CursorPagination
 
 from ..scoping import ScopedQuerySet
 
@@ -102,6 +95,10 @@ class PreparedPage:
         clone = object.__new__(type(self))
         clone.__dict__.update(self.__dict__, **changes)
         return clone
+
+    @property
+    def model(self) -> Any:
+        return self._base.model
 
     def order_by(self, *fields: str) -> Self:
         return self._copy(_ordering=fields)
@@ -184,11 +181,8 @@ class PreparedPage:
         meta = self._base.model._meta
         field = meta.pk if name == "pk" else meta.get_field(name)
         connection = connections[self._base.db]
-        try:
-            prepared = field.get_prep_value(value)
-        except (TypeError, ValueError, ValidationError) as exc:  # a cursor made up by hand
-            raise NotFound(CursorPagination.invalid_cursor_message) from exc
-        return field.get_db_prep_value(prepared, connection, prepared=True)
+        # A position that does not fit the field was refused with the cursor (pagination.py).
+        return field.get_db_prep_value(field.get_prep_value(value), connection, prepared=True)
 
     def _compose(self, params: list[Any]) -> str | None:
         """The ORM's SQL for this shape, if it takes `params` as they are and needs nothing

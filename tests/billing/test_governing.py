@@ -17,7 +17,9 @@ from django.db import connection, transaction
 from django.test import Client, override_settings
 from django.utils import timezone
 
+from billing.agency_selectors import agency_billing_overview
 from billing.models import AgencySubscription, Plan, StripeEvent, Subscription
+from billing.selectors import location_billing_overview
 from billing.services.agency_dunning import agency_subscription_reminder_send
 from billing.services.dunning import location_entitlements_sync, subscriptions_dunning_run
 from billing.services.plans import plan_save
@@ -236,6 +238,45 @@ def test_the_agency_side_sends_no_reminder_for_a_subscription_that_does_not_gove
     newer.save()
     assert agency_subscription_reminder_send(subscription_pk=overdue.pk) >= 1
     assert len(mail.outbox) == 1
+
+
+def test_the_billing_pages_show_the_governing_subscription(world: World, plan: Plan) -> None:
+    """A newer subscription that does not govern (canceled, or a checkout that never completed)
+    does not hide the one the entitlements follow: no "choose a plan" beside an active plan."""
+    location = world.a.locations[0]
+    rows = [
+        ("sub_active", "active"),
+        ("sub_canceled", "canceled"),
+        ("sub_unfinished", "incomplete"),
+    ]
+    for stripe_id, status in rows:
+        Subscription.objects.create(
+            location=location,
+            plan=plan,
+            stripe_account_id=ACCOUNT,
+            stripe_subscription_id=stripe_id,
+            status=status,
+        )
+        AgencySubscription.objects.create(
+            agency=world.a.agency, stripe_subscription_id=f"agency_{stripe_id}", status=status
+        )
+    overview = location_billing_overview(location=location)
+    assert overview.subscription is not None and overview.holds_plan
+    assert overview.subscription.stripe_subscription_id == "sub_active"
+    agency_overview = agency_billing_overview(agency=world.a.agency)
+    assert agency_overview.subscription is not None and agency_overview.holds_plan
+    assert agency_overview.subscription.stripe_subscription_id == "agency_sub_active"
+    # Only a checkout that never completed: it is shown (the latest), holding nothing.
+    other = world.a.locations[1]
+    Subscription.objects.create(
+        location=other,
+        plan=plan,
+        stripe_account_id=ACCOUNT,
+        stripe_subscription_id="sub_other",
+        status="incomplete",
+    )
+    shown = location_billing_overview(location=other).subscription
+    assert shown is not None and shown.stripe_subscription_id == "sub_other"
 
 
 @pytest.mark.concurrency

@@ -7,6 +7,7 @@ from tenants.models import Agency, AgencyEntitlements
 
 from .models import AgencySubscription, Plan
 from .selectors import BillingOverview, InvoicePage, customer_invoices
+from .services.governing import governing_subscription
 
 
 def agency_billing_overview(*, agency: Agency) -> BillingOverview:
@@ -14,11 +15,9 @@ def agency_billing_overview(*, agency: Agency) -> BillingOverview:
     plans = list(
         Plan.objects.platform().filter(active=True).exclude(stripe_price_id="").order_by("amount")
     )
-    subscription: AgencySubscription | None = (
-        AgencySubscription.objects.for_agency(agency)
-        .select_related("plan")
-        .order_by("-created_at")
-        .first()
+    subscriptions = AgencySubscription.objects.for_agency(agency)
+    subscription: AgencySubscription | None = governing_subscription(subscriptions) or (
+        subscriptions.select_related("plan").order_by("-created_at").first()
     )
     return BillingOverview(account_ready=True, plans=plans, subscription=subscription)
 

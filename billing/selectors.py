@@ -16,6 +16,7 @@ from . import stripe_api
 from .currencies import major_units
 from .models import AgencySubscription, Plan, StripeAccount, Subscription
 from .services.checkout import HOLDING_STATUSES
+from .services.governing import governing_subscription
 
 INVOICES_PER_PAGE = 10
 # Stripe invoice ids: what a paging cursor from the query string may look like.
@@ -28,7 +29,8 @@ OVERDUE_STATUSES = (Subscription.Status.PAST_DUE, Subscription.Status.UNPAID)
 class BillingOverview:
     account_ready: bool  # the agency can take payments on its connected account
     plans: list[Plan]
-    # The latest one, whatever its status (an agency's platform subscription on its page).
+    # The governing one (else the latest, whatever its status); an agency's platform
+    # subscription on its page.
     subscription: Subscription | AgencySubscription | None
 
     @property
@@ -55,11 +57,11 @@ def location_billing_overview(*, location: Location) -> BillingOverview:
     plans = list(
         Plan.objects.for_agency(location.agency).filter(active=True).exclude(stripe_price_id="")
     )
-    subscription: Subscription | None = (
-        Subscription.objects.for_location(location)
-        .select_related("plan")
-        .order_by("-created_at")
-        .first()
+    subscriptions = Subscription.objects.for_location(location)
+    # The one its entitlements follow, so the page agrees with what the client may use; else
+    # the latest (a checkout that never completed).
+    subscription: Subscription | None = governing_subscription(subscriptions) or (
+        subscriptions.select_related("plan").order_by("-created_at").first()
     )
     return BillingOverview(
         account_ready=account is not None and account.ready,

@@ -34,20 +34,33 @@ def events_wanted(*, location_id: int, event_type: str) -> bool:
     return not _wanted or any(predicate(location_id, event_type) for predicate in _wanted)
 
 
-def _announce() -> None:
-    events_published.send(TenantEvent)
+class _Announcement:
+    """One transaction's after-commit announcement. It marks itself when it runs: tests'
+    `captureOnCommitCallbacks(execute=True)` runs callbacks without taking them off the
+    connection's list, so "one is listed" alone would silence every later publish of the test's
+    transaction (and of the callbacks it runs, such as an eager task publishing in turn)."""
+
+    ran = False
+
+    def __call__(self) -> None:
+        self.ran = True
+        events_published.send(TenantEvent)
 
 
 def events_announce() -> None:
     """Tell consumers, after the current transaction commits, that events are waiting (for
     writers inserting TenantEvent rows in SQL themselves). Once per transaction, however many
-    batches a sync writes in it."""
+    batches a sync writes in it. The pending announcement is looked up in the connection's
+    after-commit list, which Django keeps per connection and prunes when a savepoint rolls back,
+    so one registered in a rolled-back savepoint no longer counts and the next publish adds
+    another."""
     connection = transaction.get_connection()
     if connection.in_atomic_block and any(
-        entry[1] is _announce for entry in connection.run_on_commit
+        isinstance(entry[1], _Announcement) and not entry[1].ran
+        for entry in connection.run_on_commit
     ):
         return
-    transaction.on_commit(_announce)
+    transaction.on_commit(_Announcement())
 
 
 def event_publish(

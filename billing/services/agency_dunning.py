@@ -2,9 +2,10 @@
 payment: past due → a grace period with reminders to the agency's owners and admins → the
 agency's platform entitlements paused (nothing deleted) → restored once Stripe says it is paid.
 
-The agency's entitlements follow its *governing* subscription (one that holds a plan, else the
-newest), recomputed from what is stored, so a late event about an old, canceled subscription
-cannot pause an agency that has since subscribed again, and any order of events ends the same."""
+The agency's entitlements follow its *governing* subscription (the rule in `governing`, shared
+with clients: one that holds a plan, else the newest), recomputed from what is stored, so a late
+event about an old, canceled subscription cannot pause an agency that has since subscribed
+again, and any order of events ends the same."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from functools import partial
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import Case, IntegerField, Value, When
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,13 +25,11 @@ from tenants.models import Agency, AgencyEntitlements
 from tenants.services import agency_entitlements_set
 
 from ..models import AgencySubscription
-from .checkout import HOLDING_STATUSES
 from .dunning import GOOD, OVERDUE, REMINDER_EVERY
+from .governing import entitlements_lock, governing_subscription
 
 log = get_logger(__name__)
 
-# A checkout that never completed granted nothing, so it governs nothing either.
-NEVER_STARTED = ("incomplete", "incomplete_expired")
 # Our page that opens Stripe's customer portal for the agency.
 PAYMENT_PAGE = "/app/agency/billing/manage/"
 
@@ -50,27 +48,17 @@ def agency_subscription_grace_apply(
         subscription.last_reminder_at = None
 
 
-def _governing(agency: Agency) -> AgencySubscription | None:
-    holding = Case(
-        When(status__in=HOLDING_STATUSES, then=Value(0)),
-        default=Value(1),
-        output_field=IntegerField(),
-    )
-    found: AgencySubscription | None = (
-        AgencySubscription.objects.for_agency(agency)
-        .exclude(status__in=NEVER_STARTED)
-        .select_related("plan")
-        .order_by(holding, "-created_at", "-pk")
-        .first()
-    )
-    return found
+def agency_governing_subscription(agency: Agency) -> AgencySubscription | None:
+    return governing_subscription(AgencySubscription.objects.for_agency(agency))
 
 
+@transaction.atomic
 def agency_entitlements_sync(*, agency: Agency, now: datetime | None = None) -> str | None:
     """Set the agency's platform entitlements from its governing subscription; the state set,
     or None when the agency has no subscription that ever started (then nothing is written)."""
     now = now or timezone.now()
-    subscription = _governing(agency)
+    entitlements_lock(f"entitlements:agency:{agency.pk}")
+    subscription = agency_governing_subscription(agency)
     if subscription is None:
         return None
     State = AgencyEntitlements.State
@@ -110,6 +98,16 @@ def agency_subscription_reminder_send(*, subscription_pk: int, now: datetime | N
     if subscription is None:
         return 0
     agency = subscription.agency
+    governing = agency_governing_subscription(agency)
+    if governing is None or governing.pk != subscription.pk:
+        # As for clients (dunning): its grace pauses nothing, so no reminder saying it would.
+        log.info(
+            "billing.agency_dunning.reminder_skipped",
+            subscription_id=subscription.pk,
+            agency_id=agency.pk,
+            reason="not_governing",
+        )
+        return 0
     recipients = tenant_selectors.agency_admin_emails(agency)
     if not recipients:
         return 0

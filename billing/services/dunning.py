@@ -1,9 +1,11 @@
-"""What a subscription's status means for its location, and the dunning that follows a failed
+"""What a client's subscriptions mean for its location, and the dunning that follows a failed
 payment: past due → a grace period with branded reminders → features paused (nothing deleted)
 → restored as soon as Stripe says the subscription is paid up.
 
-`subscription_status_apply` is a pure function of the stored subscription (plus when grace
-started), so applying the same Stripe state twice, or states in any order, ends the same."""
+Each subscription keeps its own grace bookkeeping (`subscription_grace_apply`); the location's
+entitlements follow its *governing* subscription (`governing`), recomputed from what is stored
+by `location_entitlements_sync`, so applying the same Stripe state twice, states in any order,
+or a late event of an old canceled subscription all end the same."""
 
 from __future__ import annotations
 
@@ -19,10 +21,11 @@ from django.utils.translation import gettext as _
 
 from saas_platform.kernel.logging import get_logger
 from tenants import selectors as tenant_selectors
-from tenants.models import Branding, LocationEntitlements
+from tenants.models import Branding, Location, LocationEntitlements
 from tenants.services import location_entitlements_set
 
 from ..models import Subscription
+from .governing import entitlements_lock, governing_subscription
 
 log = get_logger(__name__)
 
@@ -35,27 +38,44 @@ REMINDER_EVERY = timedelta(days=2)
 PAYMENT_PAGE = "/billing/portal/{location_id}/"
 
 
-def subscription_status_apply(*, subscription: Subscription, now: datetime | None = None) -> str:
-    """Set the location's entitlements from the subscription (caller saves the subscription);
-    returns the entitlement state."""
+def subscription_grace_apply(*, subscription: Subscription, now: datetime | None = None) -> None:
+    """Open or close the subscription's grace period from its status (the caller saves). Kept
+    on every subscription, governing or not, so one that comes to govern has the right clock."""
     now = now or timezone.now()
-    State = LocationEntitlements.State
-    granted = subscription.plan.entitlements if subscription.plan is not None else {}
     if subscription.status in GOOD:
         subscription.grace_until = None
         subscription.last_reminder_at = None
-        state = State.ACTIVE
     elif subscription.status in OVERDUE:
         if subscription.grace_until is None:
             subscription.grace_until = now + timedelta(days=settings.BILLING_GRACE_DAYS)
             transaction.on_commit(partial(_remind_later, subscription.pk))
-        state = State.GRACE if subscription.grace_until > now else State.PAUSED
-    else:  # canceled, incomplete, paused by Stripe: features stop, data stays
+    else:
         subscription.grace_until = None
+
+
+def location_governing_subscription(location: Location) -> Subscription | None:
+    return governing_subscription(Subscription.objects.for_location(location))
+
+
+@transaction.atomic
+def location_entitlements_sync(*, location: Location, now: datetime | None = None) -> str | None:
+    """Set the location's entitlements from its governing subscription; the state set, or None
+    when it has no subscription that ever started (then nothing is written)."""
+    now = now or timezone.now()
+    entitlements_lock(f"entitlements:location:{location.pk}")
+    subscription = location_governing_subscription(location)
+    if subscription is None:
+        return None
+    State = LocationEntitlements.State
+    if subscription.status in GOOD:
+        state = State.ACTIVE
+    elif subscription.status in OVERDUE and subscription.grace_until is not None:
+        state = State.GRACE if subscription.grace_until > now else State.PAUSED
+    else:  # canceled, paused by Stripe: features stop, data stays
         state = State.PAUSED
     location_entitlements_set(
-        location=subscription.location,
-        granted=granted,
+        location=location,
+        granted=subscription.plan.entitlements if subscription.plan is not None else {},
         state=state,
         grace_until=subscription.grace_until,
     )
@@ -83,6 +103,16 @@ def subscription_reminder_send(*, subscription_pk: int, now: datetime | None = N
     if subscription is None:
         return 0
     location = subscription.location
+    if not _governs(subscription):
+        # Its grace pauses nothing (the location follows another subscription), so a reminder
+        # saying features pause would be wrong; Stripe's own dunning still asks for the money.
+        log.info(
+            "billing.dunning.reminder_skipped",
+            subscription_id=subscription.pk,
+            location_id=location.pk,
+            reason="not_governing",
+        )
+        return 0
     agency = location.agency
     recipients = tenant_selectors.location_admin_emails(location) or (
         tenant_selectors.agency_admin_emails(agency)
@@ -113,6 +143,11 @@ def subscription_reminder_send(*, subscription_pk: int, now: datetime | None = N
     return len(recipients)
 
 
+def _governs(subscription: Subscription) -> bool:
+    governing = location_governing_subscription(subscription.location)
+    return governing is not None and governing.pk == subscription.pk
+
+
 def subscriptions_dunning_run(*, now: datetime | None = None) -> dict[str, int]:
     """The periodic pass: remind overdue clients still in grace, pause those whose grace ran
     out. Idempotent; returns what it did."""
@@ -121,22 +156,18 @@ def subscriptions_dunning_run(*, now: datetime | None = None) -> dict[str, int]:
     expired = list(
         overdue.filter(grace_until__lte=now)
         .exclude(location__entitlements__state=LocationEntitlements.State.PAUSED)
-        .values_list("pk", flat=True)
+        .values_list("location_id", flat=True)
+        .distinct()
     )
-    for pk in expired:
-        with transaction.atomic():
-            subscription = (
-                Subscription.objects.unscoped()
-                .select_for_update(of=("self",))
-                .select_related("location__agency", "plan")
-                .get(pk=pk)
-            )
-            subscription_status_apply(subscription=subscription, now=now)
-            subscription.save(update_fields=["grace_until", "last_reminder_at", "updated_at"])
+    paused = 0
+    for location in Location.objects.unscoped().filter(pk__in=expired).select_related("agency"):
+        state = location_entitlements_sync(location=location, now=now)
+        if state == LocationEntitlements.State.PAUSED:
+            paused += 1
     due = overdue.filter(grace_until__gt=now).exclude(last_reminder_at__gt=now - REMINDER_EVERY)
     reminded = sum(
         1
         for pk in due.values_list("pk", flat=True)
         if subscription_reminder_send(subscription_pk=pk, now=now)
     )
-    return {"paused": len(expired), "reminded": reminded}
+    return {"paused": paused, "reminded": reminded}

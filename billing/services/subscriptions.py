@@ -1,7 +1,7 @@
 """Client subscriptions on the agency's connected account, with the platform's application fee,
 and our copy of them — written only from a fresh read of Stripe's object, so the order in which
 events arrive never matters. What the subscription's state means for the location (entitlements,
-grace, pause) is decided in `dunning`."""
+grace, pause) is decided in `dunning`, from the location's governing subscription."""
 
 from __future__ import annotations
 
@@ -144,8 +144,9 @@ def subscription_apply(*, account: str, remote: Any) -> Subscription | None:
         seen = _customer_view(subscription)
         for field, new in fields.items():
             setattr(subscription, field, new)
-        dunning.subscription_status_apply(subscription=subscription)
+        dunning.subscription_grace_apply(subscription=subscription)
         subscription.save()
+        dunning.location_entitlements_sync(location=location)
         if created or _customer_view(subscription) != seen:
             # Outbound webhooks (integrations), through tenants: billing may not import them.
             event_publish(

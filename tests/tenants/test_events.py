@@ -39,6 +39,44 @@ def test_published_events_are_announced_once_per_commit(
     assert TenantEvent.objects.for_location(location).count() == 3
 
 
+def test_publishes_after_an_executed_announcement_are_announced_again(
+    world: World, told: list[Any], django_capture_on_commit_callbacks: Any, monkeypatch: Any
+) -> None:
+    """Captured callbacks that ran stay in the connection's list for the rest of the test's
+    transaction: a later publish, or one made by a callback run in the same captured block (an
+    eager task that publishes in turn), is still announced."""
+    monkeypatch.setattr(events, "_wanted", [lambda location_id, event_type: True])
+    location = world.a.locations[0]
+
+    def task_publishing_in_turn() -> None:
+        events.event_publish(location=location, event_type="y.followed", data={})
+
+    with django_capture_on_commit_callbacks(execute=True):
+        events.event_publish(location=location, event_type="x.happened", data={})
+        transaction.on_commit(task_publishing_in_turn)
+    assert len(told) == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        events.event_publish(location=location, event_type="x.happened", data={"again": True})
+    assert len(told) == 3
+    assert TenantEvent.objects.for_location(location).count() == 3
+
+
+def test_an_announcement_rolled_back_with_its_savepoint_is_registered_again(
+    world: World, told: list[Any], django_capture_on_commit_callbacks: Any, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(events, "_wanted", [lambda location_id, event_type: True])
+    location = world.a.locations[0]
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        with pytest.raises(RuntimeError), transaction.atomic():
+            events.event_publish(location=location, event_type="x.lost", data={})
+            raise RuntimeError
+        events.event_publish(location=location, event_type="x.kept", data={})
+        events.event_publish(location=location, event_type="x.kept", data={})
+    assert len(told) == 1
+    rows = TenantEvent.objects.for_location(location).values_list("type", flat=True)
+    assert list(rows) == ["x.kept", "x.kept"]
+
+
 def test_a_rolled_back_change_leaves_no_event_and_no_announcement(
     world: World, told: list[Any], django_capture_on_commit_callbacks: Any, monkeypatch: Any
 ) -> None:

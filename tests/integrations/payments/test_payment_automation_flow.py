@@ -25,8 +25,7 @@ from tenants.models import Location
 from tests.billing.stripe_wire import signed
 from tests.integrations.sync.test_webhook_mirror import api, forward
 
-# Committed for real: each step's after-commit work (the outbox signal) runs as in production.
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 CONNECT_SECRET = "whsec_test_connect"  # the test settings' Connect endpoint secret
 
 

@@ -1,0 +1,48 @@
+"""Which of a tenant's subscriptions governs its entitlements — one rule for a client's
+subscriptions to its agency's plans and for an agency's to the platform's.
+
+A tenant may hold several subscriptions over time (one canceled, a newer one active). Its
+entitlements follow the one that holds a plan, else the newest; a checkout that never completed
+granted nothing and governs nothing. Entitlements are recomputed from what is stored after any
+of them changes, so a late or replayed event about an old subscription cannot undo a newer one,
+and events in any order end the same."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from django.db import connection
+from django.db.models import Case, IntegerField, QuerySet, Value, When
+
+from ..models import AgencySubscription, Subscription
+from .checkout import HOLDING_STATUSES
+
+NEVER_STARTED = ("incomplete", "incomplete_expired")
+
+AnySubscription = TypeVar("AnySubscription", Subscription, AgencySubscription)
+
+
+def governing_subscription(
+    subscriptions: QuerySet[AnySubscription],
+) -> AnySubscription | None:
+    """The governing one of `subscriptions` (one tenant's, already scoped by the caller)."""
+    holding = Case(
+        When(status__in=HOLDING_STATUSES, then=Value(0)),
+        default=Value(1),
+        output_field=IntegerField(),
+    )
+    return (
+        subscriptions.exclude(status__in=NEVER_STARTED)
+        .select_related("plan")
+        .order_by(holding, "-created_at", "-pk")
+        .first()
+    )
+
+
+def entitlements_lock(key: str) -> None:
+    """Serialise recomputing one tenant's entitlements until the transaction ends: two workers
+    applying two of its subscriptions at once would each see the other's change uncommitted,
+    and the later writer could set entitlements from a stale view. After the lock, a READ
+    COMMITTED query sees whatever the previous holder committed."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])

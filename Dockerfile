@@ -10,9 +10,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 RUN useradd --system --uid 10001 --home-dir /app app
 
-# Dependencies first (hash-pinned), so a code change does not reinstall them.
-COPY requirements.lock pyproject.toml ./
-RUN pip install --no-cache-dir --require-hashes -r requirements.lock
+# Dependencies first (hash-pinned), so a code change does not reinstall them. The production lock
+# has the pins of requirements.lock without the dev extra (tests, linters, embedded engines).
+COPY requirements-production.lock pyproject.toml ./
+RUN pip install --no-cache-dir --require-hashes -r requirements-production.lock
 
 COPY . .
 # Browser libraries (pinned by checksum), then the static files served by whitenoise.

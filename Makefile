@@ -95,3 +95,9 @@ messages: install
 	REDIS_URL="$${REDIS_URL:-redis://unused:6379/0}" \
 	$(BIN)/python manage.py makemessages -l en --no-location --no-obsolete $(MESSAGES_IGNORE)
 	$(BIN)/python tools/compile_messages.py locale
+
+# Builds the image with podman (no Docker daemon, no registry needed) and runs every role of
+# compose.yaml against DATABASE_URL / REDIS_URL (a scratch database): docs/deploy.md. Minutes, so
+# not part of `make test`.
+image-check:
+	tools/image_check.sh

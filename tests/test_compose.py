@@ -40,3 +40,14 @@ def test_web_workers_and_beat_start_after_the_migrations() -> None:
     }
     assert waiting == set(_roles()) - {"migrate"}
     assert any(name.startswith("worker-") for name in waiting)
+
+
+def test_every_role_runs_the_production_settings_whatever_env_says() -> None:
+    """`environment` wins over `env_file`, and a .env copied from .env.example names
+    settings.local: no HTTPS redirect, no secure cookies, no refusal of default secrets."""
+    example = (ROOT / ".env.example").read_text()
+    assert "DJANGO_SETTINGS_MODULE=saas_platform.settings.local" in example
+    for service in _roles().values():
+        assert (
+            service["environment"]["DJANGO_SETTINGS_MODULE"] == "saas_platform.settings.production"
+        )

@@ -26,6 +26,6 @@ RUN python tools/vendor_assets.py \
 
 USER app
 EXPOSE 8000
-HEALTHCHECK --interval=15s --timeout=3s \
-    CMD python -c "import urllib.request as u; u.urlopen(u.Request('http://127.0.0.1:8000/readyz', headers={'Host': 'localhost'}), timeout=2)"
+# /readyz as the first of PLATFORM_HOSTS, on WEB_BIND's port (tools/readyz_probe.py).
+HEALTHCHECK --interval=15s --timeout=3s CMD ["python", "tools/readyz_probe.py"]
 CMD ["gunicorn", "-c", "python:saas_platform.gunicorn_conf", "saas_platform.wsgi"]

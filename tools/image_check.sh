@@ -14,6 +14,9 @@
 #                     pull: the registry's, or fail; substitute: always the Debian-made one.
 #   IMAGE_CHECK_DIR   work folder (substitute root file system, logs, env file): /tmp/image-check
 #   IMAGE_CHECK_PORT  host port the web role is published on: 18000
+#   IMAGE_CHECK_COMPOSE 1: then also run compose.yaml itself with podman-compose (from PyPI), with
+#                     its own PostgreSQL and Redis (pulled, else substitutes from Debian packages),
+#                     on host port 8000 as compose.yaml publishes it
 #   IMAGE_CHECK_KEEP  1: leave the containers running at the end (default: removed)
 #   IMAGE_CHECK_CLEAN 1: also remove the images and the work folder at the end
 set -uo pipefail
@@ -40,9 +43,10 @@ cleanup() {
 	local names
 	names=$(podman ps -a --format '{{.Names}}' 2>/dev/null | grep "^$PREFIX-" || true)
 	[ -n "$names" ] && podman rm -f -t 5 $names >/dev/null 2>&1
+	[ -f "$DIR/compose/compose.yaml" ] && [ -n "${PODMAN_COMPOSE:-}" ] && compose down -v >/dev/null 2>&1
 	if [ "${IMAGE_CHECK_CLEAN:-0}" = 1 ]; then
-		podman rmi -f "$IMAGE" >/dev/null 2>&1
-		podman image rm -f "$(base_image)" >/dev/null 2>&1
+		podman rmi -f "$IMAGE" localhost/leadwise:latest docker.io/library/postgres:16 \
+			docker.io/library/redis:7 "$(base_image)" >/dev/null 2>&1
 		rm -rf "$DIR"
 	fi
 	return 0
@@ -147,10 +151,13 @@ base_ready() {
 # --- 3. build ---------------------------------------------------------------------------------
 build() {
 	step "3. podman build --format docker -t $IMAGE $ROOT (the Dockerfile as it is)"
-	local started=$SECONDS
+	local started=$SECONDS previous
+	previous=$(podman image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null)
 	# docker format keeps the HEALTHCHECK (OCI images have no such field).
 	podman build --format docker -t "$IMAGE" "$ROOT" >"$DIR/build.log" 2>&1 ||
 		fail "build: $(tail -3 "$DIR/build.log")"
+	# The previous build, now untagged (refused, and kept, while another tag or container uses it).
+	[ -n "$previous" ] && podman rmi "$previous" >/dev/null 2>&1
 	echo "built in $((SECONDS - started)) s; image size $(podman image inspect --format '{{.Size}}' "$IMAGE" | awk '{printf "%.0f MB", $1 / 1e6}')"
 	podman run --rm --no-healthcheck "$IMAGE" test -s staticfiles/vendor/htmx.min.js ||
 		fail "the image has no staticfiles/vendor/htmx.min.js (vendor_assets or collectstatic)"
@@ -208,6 +215,25 @@ run_role() {
 		fail "podman run $name: $(tail -1 "$DIR/$name.run.log")"
 }
 
+# Beat's schedule has tasks every minute: wait for one to be sent, then for a worker to run it.
+beat_task_ran() {
+	local beat="$1" sent="" task="" ran="" i
+	shift
+	for i in $(seq 120); do
+		sent=$(podman logs "$beat" 2>&1 | grep -m1 -o 'Sending due task .*' || true)
+		task=$(echo "$sent" | sed -nE 's/.*\((.+)\)$/\1/p')
+		[ -n "$task" ] && ran=$(for worker in "$@"; do
+			podman logs "$worker" 2>&1 | grep -F "Task $task[" | grep -m1 -F ' succeeded in ' |
+				sed -E "s/^\[[^]]+\] /$worker: /"
+		done | head -1)
+		[ -n "$ran" ] && break
+		sleep 1
+	done
+	echo "beat: ${sent:-nothing sent}"
+	echo "worker: ${ran:-did not run ${task:-it}}"
+	[ -n "$ran" ] || fail "beat sent '${sent}', no worker ran it"
+}
+
 roles_run() {
 	step "4. the roles of compose.yaml, on the host's PostgreSQL and Redis"
 	env_file
@@ -260,21 +286,7 @@ roles_run() {
 	done <<<"$roles"
 	[ "$pinged" = "$workers" ] || fail "$pinged of $workers worker groups answered the ping"
 
-	# Beat's schedule has tasks every minute: wait for one to be sent, then for a worker to run it.
-	local sent="" task="" ran=""
-	for i in $(seq 120); do
-		sent=$(podman logs "$PREFIX-beat" 2>&1 | grep -m1 -o 'Sending due task .*' || true)
-		task=$(echo "$sent" | sed -nE 's/.*\((.+)\)$/\1/p')
-		[ -n "$task" ] && ran=$(for name in $(echo "$roles" | awk '$1 ~ /^worker/ {print $1}'); do
-			podman logs "$PREFIX-$name" 2>&1 | grep -F "Task $task[" | grep -m1 -F ' succeeded in ' |
-				sed -E "s/^\[[^]]+\] /$name: /"
-		done | head -1)
-		[ -n "$ran" ] && break
-		sleep 1
-	done
-	echo "beat: ${sent:-nothing sent}"
-	echo "worker: ${ran:-did not run ${task:-it}}"
-	[ -n "$ran" ] || fail "beat sent '${sent}', no worker ran it"
+	beat_task_ran "$PREFIX-beat" $(echo "$roles" | awk -v p="$PREFIX-" '$1 ~ /^worker/ {print p $1}')
 
 	# Every container still runs, and each that has a healthcheck passes it.
 	local state
@@ -292,6 +304,156 @@ roles_run() {
 	done <<<"$roles"
 }
 
+# --- 5. compose.yaml itself, with podman-compose (IMAGE_CHECK_COMPOSE=1) ------------------------
+substitute_service() {
+	# Debian's PostgreSQL 15 and Redis 7.0 on the base image, keeping the official images' contract
+	# that compose.yaml relies on: POSTGRES_USER/_PASSWORD/_DB, pg_isready, redis-cli, /data.
+	local image="$1" dir="$DIR/substitutes"
+	mkdir -p "$dir"
+	case "$image" in
+	*/postgres:*)
+		cat >"$dir/postgres-entrypoint.sh" <<-'EOF'
+			#!/bin/sh
+			set -e
+			mkdir -p "$PGDATA" /run/postgresql
+			chown -R postgres:postgres "$PGDATA" /run/postgresql
+			chmod 700 "$PGDATA"
+			as_pg() { setpriv --reuid=postgres --regid=postgres --init-groups "$@"; }
+			if [ ! -s "$PGDATA/PG_VERSION" ]; then
+				echo "$POSTGRES_PASSWORD" >/tmp/pwfile && chown postgres /tmp/pwfile
+				as_pg initdb -D "$PGDATA" -U "${POSTGRES_USER:-postgres}" --pwfile=/tmp/pwfile \
+					--auth-host=scram-sha-256 --auth-local=trust >/dev/null
+				rm -f /tmp/pwfile
+				echo "host all all all scram-sha-256" >>"$PGDATA/pg_hba.conf"
+				as_pg pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start >/dev/null
+				as_pg createdb -U "${POSTGRES_USER:-postgres}" "${POSTGRES_DB:-${POSTGRES_USER:-postgres}}" || true
+				as_pg pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
+			fi
+			[ "$1" = postgres ] && shift && exec setpriv --reuid=postgres --regid=postgres --init-groups \
+				postgres -D "$PGDATA" -c listen_addresses='*' "$@"
+			exec "$@"
+		EOF
+		cat >"$dir/Containerfile.postgres" <<-EOF
+			FROM $(base_image)
+			RUN apt-get update -q && apt-get install -y -q --no-install-recommends postgresql-15 \
+			    && rm -rf /var/lib/apt/lists/*
+			ENV PATH=/usr/lib/postgresql/15/bin:\$PATH PGDATA=/var/lib/postgresql/data
+			COPY postgres-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
+			ENTRYPOINT ["docker-entrypoint.sh"]
+			CMD ["postgres"]
+			STOPSIGNAL SIGINT
+		EOF
+		;;
+	*/redis:*)
+		# As the official image: with no config file, every interface and no protected mode.
+		cat >"$dir/redis-entrypoint.sh" <<-'EOF'
+			#!/bin/sh
+			[ "$1" = redis-server ] && shift && exec redis-server --protected-mode no --bind '* -::*' "$@"
+			exec "$@"
+		EOF
+		cat >"$dir/Containerfile.redis" <<-EOF
+			FROM $(base_image)
+			RUN apt-get update -q && apt-get install -y -q --no-install-recommends redis-server \
+			    && rm -rf /var/lib/apt/lists/*
+			COPY redis-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
+			WORKDIR /data
+			ENTRYPOINT ["docker-entrypoint.sh"]
+			CMD ["redis-server"]
+		EOF
+		;;
+	*) fail "no substitute for $image: pull it or run without IMAGE_CHECK_COMPOSE" ;;
+	esac
+	chmod +x "$dir"/*-entrypoint.sh
+	local kind="${image##*/}"
+	kind="${kind%%:*}"
+	echo "building a substitute $image from Debian's $kind"
+	podman build --format docker -f "$dir/Containerfile.$kind" -t "$image" "$dir" \
+		>"$DIR/substitute-$kind.log" 2>&1 || fail "substitute $image: see $DIR/substitute-$kind.log"
+}
+
+compose() { "$PODMAN_COMPOSE" -p "$PREFIX" -f "$DIR/compose/compose.yaml" "$@"; }
+
+compose_run() {
+	step "5. compose.yaml with podman-compose: its own PostgreSQL, Redis, network and .env"
+	# Step 4's containers make way (they share the host's CPU with the second set).
+	podman ps -a --format '{{.Names}}' | grep "^$PREFIX-" | xargs -r podman rm -f -t 5 >/dev/null 2>&1
+	PODMAN_COMPOSE=$(command -v podman-compose || echo "$DIR/venv/bin/podman-compose")
+	if [ ! -x "$PODMAN_COMPOSE" ]; then
+		python3 -m venv "$DIR/venv" && "$DIR/venv/bin/pip" install -q podman-compose==1.6.0 \
+			>"$DIR/pip.log" 2>&1 || fail "pip install podman-compose: see $DIR/pip.log"
+	fi
+	"$PODMAN_COMPOSE" --version 2>/dev/null | head -1
+	local image
+	for image in $(podman run --rm --no-healthcheck "$IMAGE" python -c '
+import yaml
+for service in yaml.safe_load(open("compose.yaml"))["services"].values():
+    if "build" not in service and not service.get("profiles"):
+        name = service["image"]
+        print(name if "/" in name.split(":")[0] else "docker.io/library/" + name)
+'); do
+		podman image exists "$image" && continue
+		[ "$BASE_MODE" != substitute ] && timeout 120 podman pull --quiet "$image" >/dev/null 2>&1 && continue
+		substitute_service "$image"
+	done
+	# A project folder of its own: compose.yaml as committed, and the .env an operator makes by
+	# copying .env.example and filling in the two secrets.
+	mkdir -p "$DIR/compose"
+	cp "$ROOT/compose.yaml" "$DIR/compose/"
+	{
+		grep -vE '^(SECRET_KEY|TOKEN_ENCRYPTION_KEYS)=' "$ROOT/.env.example"
+		grep -E '^(SECRET_KEY|TOKEN_ENCRYPTION_KEYS)=' "$DIR/app.env"
+	} >"$DIR/compose/.env"
+	podman tag "$IMAGE" localhost/leadwise:latest
+	compose down -v >/dev/null 2>&1
+	# podman 4.3 (Debian 12) has no `wait --condition=healthy` and, without systemd, runs no
+	# healthcheck by itself: start in compose's order, running the healthchecks here.
+	compose up -d --no-build postgres redis >"$DIR/compose-up.log" 2>&1 || fail "compose up postgres redis"
+	local i
+	for i in $(seq 60); do
+		podman healthcheck run "${PREFIX}_postgres_1" >/dev/null 2>&1 &&
+			podman healthcheck run "${PREFIX}_redis_1" >/dev/null 2>&1 && break
+		sleep 1
+	done
+	echo "postgres, redis: healthy after $i s"
+	compose up -d --no-build --no-deps migrate >>"$DIR/compose-up.log" 2>&1 || fail "compose up migrate"
+	local status
+	status=$(podman wait "${PREFIX}_migrate_1")
+	echo "migrate: exit $status ($(podman logs "${PREFIX}_migrate_1" 2>&1 | grep -c '  Applying ') migrations applied)"
+	[ "$status" = 0 ] || fail "migrate exited $status: podman logs ${PREFIX}_migrate_1"
+	local services
+	services=$(podman run --rm --no-healthcheck "$IMAGE" python -c '
+import yaml
+services = yaml.safe_load(open("compose.yaml"))["services"]
+print(" ".join(n for n, s in services.items() if "build" in s and n != "migrate"))')
+	compose up -d --no-build --no-deps $services >>"$DIR/compose-up.log" 2>&1 || fail "compose up $services"
+	local code=""
+	for i in $(seq 60); do
+		code=$(curl -s -o "$DIR/readyz.json" -w '%{http_code}' -H 'Host: localhost' http://127.0.0.1:8000/readyz)
+		[ "$code" = 200 ] && break
+		sleep 1
+	done
+	echo "web: GET :8000/readyz -> $code after ${i} s: $(cat "$DIR/readyz.json" 2>/dev/null)"
+	[ "$code" = 200 ] || fail "web /readyz answered '$code'"
+	local module
+	module=$(podman exec "${PREFIX}_web_1" python -c \
+		'import django; django.setup(); from django.conf import settings; print(settings.SETTINGS_MODULE)')
+	echo "web: settings $module (the .env names saas_platform.settings.local)"
+	[ "$module" = saas_platform.settings.production ] || fail "compose runs $module"
+	podman healthcheck run "${PREFIX}_web_1" >/dev/null 2>&1 || fail "web's HEALTHCHECK fails"
+	echo "web: image HEALTHCHECK healthy"
+	local workers nodes
+	workers=$(echo "$services" | tr ' ' '\n' | grep -c '^worker')
+	for i in $(seq 30); do
+		nodes=$(podman exec "${PREFIX}_web_1" celery -A saas_platform inspect ping --timeout 3 2>/dev/null |
+			grep -oE '^[0-9]+ nodes? online' || true)
+		[ "${nodes%% *}" = "$workers" ] && break
+		sleep 2
+	done
+	echo "workers: celery inspect ping -> ${nodes:-none online} (compose.yaml has $workers worker groups)"
+	[ "${nodes%% *}" = "$workers" ] || fail "$workers worker groups, ${nodes:-none} answered"
+	beat_task_ran "${PREFIX}_beat_1" $(echo "$services" | tr ' ' '\n' | grep '^worker' | sed "s/^/${PREFIX}_/; s/$/_1/")
+}
+
 mkdir -p "$DIR"
 trap cleanup EXIT
 started=$SECONDS
@@ -299,4 +461,5 @@ tools_ready
 base_ready
 build
 roles_run
+[ "${IMAGE_CHECK_COMPOSE:-0}" = 1 ] && compose_run
 printf '\nimage-check: PASS (%s s)\n' "$((SECONDS - started))"

@@ -223,7 +223,7 @@ beat_task_ran() {
 		sent=$(podman logs "$beat" 2>&1 | grep -m1 -o 'Sending due task .*' || true)
 		task=$(echo "$sent" | sed -nE 's/.*\((.+)\)$/\1/p')
 		[ -n "$task" ] && ran=$(for worker in "$@"; do
-			podman logs "$worker" 2>&1 | grep -F "Task $task[" | grep -m1 -F ' succeeded in ' |
+			podman logs "$worker" 2>&1 | grep -F "Task ${task}[" | grep -m1 -F ' succeeded in ' |
 				sed -E "s/^\[[^]]+\] /$worker: /"
 		done | head -1)
 		[ -n "$ran" ] && break
@@ -248,10 +248,10 @@ roles_run() {
 	podman run --rm --no-healthcheck --network "$NETWORK" --env-file "$DIR/app.env" "$IMAGE" \
 		"${words[@]}" >"$DIR/migrate.log" 2>&1 || fail "migrate: $(tail -3 "$DIR/migrate.log")"
 	echo "migrate: exit 0 ($(grep -c '  Applying ' "$DIR/migrate.log") migrations applied)"
-	while read -r name health command; do
+	while read -r -u 3 name health command; do
 		[ "$name" = migrate ] && continue
 		run_role "$name" "$health" "$command"
-	done <<<"$roles"
+	done 3<<<"$roles"
 
 	# web: readiness through the published port, then the image's own HEALTHCHECK.
 	local code="" i
@@ -268,8 +268,8 @@ roles_run() {
 	[ "$code" = 200 ] || fail "static file answered $code"
 
 	# Each worker answers a ping on its own name, and a task beat sends is run by a worker.
-	local pinged=0 workers=0 hostname
-	while read -r name health command; do
+	local pinged=0 workers=0
+	while read -r -u 3 name health command; do
 		case "$command" in *" worker "*) ;; *) continue ;; esac
 		workers=$((workers + 1))
 		for i in $(seq 30); do
@@ -283,14 +283,16 @@ roles_run() {
 		else
 			echo "$name: no pong: $(tail -2 "$DIR/$name.ping.log")"
 		fi
-	done <<<"$roles"
+	done 3<<<"$roles"
 	[ "$pinged" = "$workers" ] || fail "$pinged of $workers worker groups answered the ping"
 
-	beat_task_ran "$PREFIX-beat" $(echo "$roles" | awk -v p="$PREFIX-" '$1 ~ /^worker/ {print p $1}')
+	local -a worker_containers
+	mapfile -t worker_containers < <(echo "$roles" | awk -v p="$PREFIX-" '$1 ~ /^worker/ {print p $1}')
+	beat_task_ran "$PREFIX-beat" "${worker_containers[@]}"
 
 	# Every container still runs, and each that has a healthcheck passes it.
 	local state
-	while read -r name health command; do
+	while read -r -u 3 name health command; do
 		[ "$name" = migrate ] && continue
 		state=$(podman inspect --format '{{.State.Status}}' "$PREFIX-$name")
 		[ "$state" = running ] || fail "$name is $state: podman logs $PREFIX-$name"
@@ -301,7 +303,7 @@ roles_run() {
 		else
 			fail "$name: the image's HEALTHCHECK fails in this role"
 		fi
-	done <<<"$roles"
+	done 3<<<"$roles"
 }
 
 # --- 5. compose.yaml itself, with podman-compose (IMAGE_CHECK_COMPOSE=1) ------------------------
@@ -451,7 +453,9 @@ print(" ".join(n for n, s in services.items() if "build" in s and n != "migrate"
 	done
 	echo "workers: celery inspect ping -> ${nodes:-none online} (compose.yaml has $workers worker groups)"
 	[ "${nodes%% *}" = "$workers" ] || fail "$workers worker groups, ${nodes:-none} answered"
-	beat_task_ran "${PREFIX}_beat_1" $(echo "$services" | tr ' ' '\n' | grep '^worker' | sed "s/^/${PREFIX}_/; s/$/_1/")
+	local -a worker_containers
+	mapfile -t worker_containers < <(echo "$services" | tr ' ' '\n' | grep '^worker' | sed "s/^/${PREFIX}_/; s/$/_1/")
+	beat_task_ran "${PREFIX}_beat_1" "${worker_containers[@]}"
 }
 
 mkdir -p "$DIR"

@@ -10,9 +10,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 RUN useradd --system --uid 10001 --home-dir /app app
 
-# Dependencies first (hash-pinned), so a code change does not reinstall them.
-COPY requirements.lock pyproject.toml ./
-RUN pip install --no-cache-dir --require-hashes -r requirements.lock
+# Dependencies first (hash-pinned), so a code change does not reinstall them. The production lock
+# has the pins of requirements.lock without the dev extra (tests, linters, embedded engines).
+COPY requirements-production.lock pyproject.toml ./
+RUN pip install --no-cache-dir --require-hashes -r requirements-production.lock
 
 COPY . .
 # Browser libraries (pinned by checksum), then the static files served by whitenoise.
@@ -25,6 +26,6 @@ RUN python tools/vendor_assets.py \
 
 USER app
 EXPOSE 8000
-HEALTHCHECK --interval=15s --timeout=3s \
-    CMD python -c "import urllib.request as u; u.urlopen(u.Request('http://127.0.0.1:8000/readyz', headers={'Host': 'localhost'}), timeout=2)"
+# /readyz as the first of PLATFORM_HOSTS, on WEB_BIND's port (tools/readyz_probe.py).
+HEALTHCHECK --interval=15s --timeout=3s CMD ["python", "tools/readyz_probe.py"]
 CMD ["gunicorn", "-c", "python:saas_platform.gunicorn_conf", "saas_platform.wsgi"]

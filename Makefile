@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 # Start (or reuse) embedded engines for whatever the environment does not provide.
 ENGINES := eval "$$($(BIN)/python tools/engines.py up)" &&
 
-.PHONY: install run test lint typecheck contracts migrations-check pytest bench drills engines-down lock clean api-fuzz messages
+.PHONY: install run test lint typecheck contracts migrations-check pytest bench drills engines-down lock clean api-fuzz messages image-check
 
 $(STAMP): requirements.lock pyproject.toml tools/vendor_assets.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,9 +22,13 @@ $(STAMP): requirements.lock pyproject.toml tools/vendor_assets.py
 
 install: $(STAMP)
 
-lock:  ## re-resolve requirements.lock from pyproject.toml
+# requirements-production.lock (the image's) is the same pins without the dev extra: no test,
+# lint or embedded-engine package in production.
+lock:  ## re-resolve requirements.lock and requirements-production.lock from pyproject.toml
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes \
 		--quiet -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --generate-hashes \
+		--quiet -c requirements.lock -o requirements-production.lock
 
 run: install
 	@$(ENGINES) $(BIN)/python manage.py migrate --noinput
@@ -91,3 +95,9 @@ messages: install
 	REDIS_URL="$${REDIS_URL:-redis://unused:6379/0}" \
 	$(BIN)/python manage.py makemessages -l en --no-location --no-obsolete $(MESSAGES_IGNORE)
 	$(BIN)/python tools/compile_messages.py locale
+
+# Builds the image with podman (no Docker daemon, no registry needed) and runs every role of
+# compose.yaml against DATABASE_URL / REDIS_URL (a scratch database): docs/deploy.md. Minutes, so
+# not part of `make test`.
+image-check:
+	tools/image_check.sh

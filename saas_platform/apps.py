@@ -7,6 +7,7 @@ class SaasPlatformConfig(AppConfig):
     verbose_name = "Platform"
 
     def ready(self) -> None:
+        from saas_platform import checks  # noqa: F401 — registers the deploy checks
         from saas_platform.kernel.errors_reporting import configure_error_reporting
         from saas_platform.kernel.logging import configure_logging
 

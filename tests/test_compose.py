@@ -51,3 +51,9 @@ def test_every_role_runs_the_production_settings_whatever_env_says() -> None:
         assert (
             service["environment"]["DJANGO_SETTINGS_MODULE"] == "saas_platform.settings.production"
         )
+
+
+def test_containers_log_json_whatever_env_says() -> None:
+    assert "LOG_JSON=false" in (ROOT / ".env.example").read_text()
+    for service in _roles().values():
+        assert service["environment"]["LOG_JSON"] == "true"

@@ -85,15 +85,21 @@ def scratch_database() -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+SCRATCH_CLAIM = "bench:scratch-claim"
+
+
 @contextmanager
 def scratch_redis_db() -> Iterator[str]:
-    """An empty database (index) of the run's Redis as the broker; flushed after."""
+    """An empty database (index) of the run's Redis as the broker; flushed after. The index is
+    claimed with a key set only if absent, so two benches running at once never share one (both
+    could find it empty before either wrote to it)."""
     server = _engines_env("REDIS_URL")
     for index in range(15, 0, -1):
         url = _with_path(server, f"/{index}")
         client = redis.Redis.from_url(url)
-        if client.dbsize() == 0:
+        if client.dbsize() == 0 and client.set(SCRATCH_CLAIM, uuid.uuid4().hex, nx=True):
             break
+        client.close()
     else:
         raise RuntimeError("no empty Redis database for the broker")
     try:

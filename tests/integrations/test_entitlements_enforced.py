@@ -246,6 +246,11 @@ def test_paused_billing_skips_scheduled_syncs_and_refuses_sync_now(world: World)
     run = connection_run(connection_pk=connection.pk)
     assert run is not None and run.status == ExternalSyncRun.Status.SKIPPED
     assert "Billing is paused" in run.error
+    # Still paused at the next interval: the same row, brought up to date, not one per interval.
+    again = connection_run(connection_pk=connection.pk)
+    assert again is not None and again.pk == run.pk and again.finished_at > run.finished_at
+    runs = ExternalSyncRun.objects.for_location(location).filter(connection=connection)
+    assert runs.count() == 1
     connection.refresh_from_db()
     assert (connection.status, connection.consecutive_failures) == ("active", 0)
     with pytest.raises(NotEntitled, match="Billing is paused"):

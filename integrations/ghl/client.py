@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -30,6 +31,10 @@ from .transport import AsyncDriver, RetryPolicy, SyncDriver, Wiring, execute
 
 T = TypeVar("T")
 ASYNC_FLUSH_EVERY = 50
+# A client looks for its installation's revocation (a Redis GET) at most this often rather than
+# before every call: a batch's calls share one look. An uninstalled app's token is refused by
+# GHL anyway, and the 401's refresh finds the installation gone in the database.
+REVOCATION_RECHECK_S = 5.0
 
 
 def _check_connected(installation: GhlInstallation) -> None:
@@ -54,18 +59,34 @@ class _Base:
         self.recorder = CallRecorder.for_installation(
             installation, priority=priority.name.lower(), flush_every=flush_every
         )
-        installation_id = installation.pk
-
-        def token(*, force: bool, stale: str | None) -> str:
-            return vault.access_token(installation_id, force=force, stale=stale)
-
+        self._revocation_checked_at: float | None = None
         self.wiring = Wiring(
             resource=installation.resource_id,
-            token=token,
+            token=self._token,
             governor=get_governor(),
             record=self.recorder,
-            cached_token=lambda: vault.cached_access_token(installation_id),
+            cached_token=self._cached_token,
         )
+
+    def _revocation_checked(self) -> bool:
+        checked_at = self._revocation_checked_at
+        return checked_at is not None and time.monotonic() - checked_at < REVOCATION_RECHECK_S
+
+    def _token(self, *, force: bool, stale: str | None) -> str:
+        checked, started = self._revocation_checked(), time.monotonic()
+        token = vault.access_token(
+            self.installation.pk, force=force, stale=stale, revocation_checked=checked
+        )
+        if not checked:
+            self._revocation_checked_at = started
+        return token
+
+    def _cached_token(self) -> str | None:
+        checked, started = self._revocation_checked(), time.monotonic()
+        token = vault.cached_access_token(self.installation.pk, revocation_checked=checked)
+        if not checked:
+            self._revocation_checked_at = started
+        return token
 
     def _steps(self, op: Operation[Any]) -> Any:
         return execute(
@@ -92,18 +113,30 @@ def pooled_http(timeout: float) -> httpx.Client:
 
 
 class GhlClient(_Base):
+    """``defer_observations=True`` (one thread's sequence of calls, e.g. a batch): each answer
+    reaches the governor with the next call's turn, one Redis round trip per call instead of
+    two; ``close`` (the ``with`` block's end) reports the last."""
+
     def __init__(
-        self, installation: GhlInstallation, *, http: httpx.Client | None = None, **kw: Any
+        self,
+        installation: GhlInstallation,
+        *,
+        http: httpx.Client | None = None,
+        defer_observations: bool = False,
+        **kw: Any,
     ) -> None:
         super().__init__(installation, **kw)
         self.http = http or pooled_http(self.app.timeout)
-        self.driver = SyncDriver(self.http, self.wiring)
+        self.driver = SyncDriver(self.http, self.wiring, defer_observations=defer_observations)
 
     def run(self, op: Operation[T]) -> T:
         return op.parse(self.driver.run(self._steps(op)))
 
     def close(self) -> None:
-        self.recorder.flush()
+        try:
+            self.driver.flush()
+        finally:
+            self.recorder.flush()
 
     def __enter__(self) -> Self:
         return self

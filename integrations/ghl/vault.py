@@ -85,7 +85,8 @@ def revoked_key(installation_id: int) -> str:
 
 
 def revoke(installation_id: int) -> None:
-    """Make every process drop its in-memory token at its next use (on uninstall)."""
+    """Make every process drop its in-memory token at its next use (on uninstall); a client
+    already calling notices within its revocation re-check interval (`client.py`)."""
     cache.set(revoked_key(installation_id), 1, timeout=86400)
     forget(installation_id)
 
@@ -94,9 +95,9 @@ def unrevoke(installation_id: int) -> None:
     cache.delete(revoked_key(installation_id))
 
 
-def _held_token(installation_id: int) -> HeldToken | None:
+def _held_token(installation_id: int, *, revocation_checked: bool = False) -> HeldToken | None:
     held = _held.get(installation_id)
-    if held is not None and cache.get(revoked_key(installation_id)):
+    if held is not None and not revocation_checked and cache.get(revoked_key(installation_id)):
         forget(installation_id)
         raise GhlNotConnected("This GHL connection was uninstalled.")
     return held
@@ -106,9 +107,10 @@ def is_refreshing(installation_id: int) -> bool:
     return cache.get(refreshing_flag_key(installation_id)) is not None
 
 
-def cached_access_token(installation_id: int) -> str | None:
-    """The in-memory token when it is comfortably valid (one Redis look-up for revocation)."""
-    held = _held_token(installation_id)
+def cached_access_token(installation_id: int, *, revocation_checked: bool = False) -> str | None:
+    """The in-memory token when it is comfortably valid (one Redis look-up for revocation,
+    none when the caller has just made it: `revocation_checked`)."""
+    held = _held_token(installation_id, revocation_checked=revocation_checked)
     return held.access_token if held is not None and _fresh(held, stale=None) else None
 
 
@@ -118,11 +120,13 @@ def access_token(
     force: bool = False,
     stale: str | None = None,
     validity: timedelta | None = None,
+    revocation_checked: bool = False,
 ) -> str:
     """A token valid for at least `validity` (default GHL_TOKEN_MIN_VALIDITY_SECONDS). `force`
     (after a 401): refresh unless the stored token already differs from `stale`, the one GHL
-    refused. The periodic refresh passes a long `validity` to rotate ahead of expiry."""
-    held = _held_token(installation_id)
+    refused. The periodic refresh passes a long `validity` to rotate ahead of expiry.
+    `revocation_checked`: the caller looked for a revocation moments ago (no Redis look-up)."""
+    held = _held_token(installation_id, revocation_checked=revocation_checked)
     if not force and held is not None and _fresh(held, stale=None, validity=validity):
         return held.access_token
     with _lock_for(installation_id):

@@ -82,9 +82,13 @@ def _write(location: Location, decisions: dict[str, RoutingDecision]) -> Assigne
     done: list[RoutingDecision] = []
     contacts: list[Mapping[str, Any]] = []
     opportunities: list[Mapping[str, Any]] = []
-    # One call-log INSERT for the batch, at the end, rather than one per call.
+    # One call-log INSERT for the batch, at the end, rather than one per call; each answer
+    # reported to the governor with the next call's turn (one Redis round trip per call).
     with GhlClient(
-        installation, priority=Priority.INTERACTIVE, flush_every=CallRecorder.MANUAL_FLUSH
+        installation,
+        priority=Priority.INTERACTIVE,
+        flush_every=CallRecorder.MANUAL_FLUSH,
+        defer_observations=True,
     ) as ghl:
         try:
             for index, decision in enumerate(pending):

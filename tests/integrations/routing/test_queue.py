@@ -5,6 +5,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import redis
 from django.utils import timezone
 
 from integrations.mirror.models import MirrorContact, MirrorUser
@@ -139,3 +140,33 @@ def test_a_ghl_outage_puts_the_leads_back_with_a_backoff(
     assert decision.ghl_written_at is not None
     assert RoutingDecision.objects.for_location(dubai).count() == 1
     assert waiting(dubai) == []
+
+
+def test_a_batch_looks_for_a_revocation_once_and_asks_the_governor_once_per_call(
+    dubai: Location, ghl: StandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _rule_over_users(dubai)
+    leads = list(
+        MirrorContact.objects.for_location(dubai)
+        .order_by("ghl_id")
+        .values_list("ghl_id", flat=True)
+    )[:6]
+    queue.lead_enqueue(location=dubai, contact_ghl_id=leads[0])
+    queue.leads_drain()  # the token is now held in memory, as in a running worker
+    queue.leads_enqueue(location=dubai, contact_ghl_ids=leads[1:])
+    commands: list[tuple[Any, ...]] = []
+    execute = redis.Redis.execute_command
+
+    def counting(self: redis.Redis, *args: Any, **options: Any) -> Any:
+        commands.append(args)
+        return execute(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", counting)
+    assert queue.leads_drain() == 5
+    governor = [c for c in commands if c[0] in ("EVALSHA", "EVAL")]
+    revocation = [c for c in commands if c[0] == "GET" and "ghl:revoked:" in str(c[1])]
+    # A turn per call carrying the previous call's answer, and the last answer at the end.
+    assert len(governor) == 5 + 1
+    assert len(revocation) == 1
+    written = RoutingDecision.objects.for_location(dubai).filter(ghl_written_at__isnull=False)
+    assert written.count() == 6

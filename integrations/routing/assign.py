@@ -27,6 +27,7 @@ from integrations.ghl.errors import (
     GhlValidationError,
 )
 from integrations.ghl.governor import Priority
+from integrations.ghl.models import GhlInstallation
 from integrations.mirror.writer import mirror_upsert
 from integrations.sync.engine import location_installation
 from tenants.models import Location, User
@@ -60,19 +61,34 @@ def lead_assign(*, location: Location, contact_ghl_id: str) -> RoutingDecision:
     return outcome.decisions[contact_ghl_id]
 
 
-def leads_assign(*, location: Location, contact_ghl_ids: Sequence[str]) -> Assigned:
+def leads_assign(
+    *,
+    location: Location,
+    contact_ghl_ids: Sequence[str],
+    installations: Mapping[int, GhlInstallation] | None = None,
+) -> Assigned:
     """Route leads of one location together and write their agents to GHL. A contact missing
     from the mirror is left out; GHL refusals are kept on the decisions; a transient GHL error
-    stops the writes and names the contacts left to write."""
-    return _write(location, leads_route(location=location, contact_ghl_ids=contact_ghl_ids))
+    stops the writes and names the contacts left to write. `installations`: the connections of
+    a drain's locations looked up together (a location not in it is not connected); by default
+    the location's is looked up here."""
+    decisions = leads_route(location=location, contact_ghl_ids=contact_ghl_ids)
+    return _write(location, decisions, installations)
 
 
-def _write(location: Location, decisions: dict[str, RoutingDecision]) -> Assigned:
+def _write(
+    location: Location,
+    decisions: dict[str, RoutingDecision],
+    installations: Mapping[int, GhlInstallation] | None = None,
+) -> Assigned:
     outcome = Assigned(decisions=decisions)
     pending = [d for d in decisions.values() if d.agent_ghl_id and d.ghl_written_at is None]
     if not pending:
         return outcome
-    installation = location_installation(location)
+    if installations is None:
+        installation = location_installation(location)
+    else:
+        installation = installations.get(location.pk)
     if installation is None:
         for decision in pending:
             decision.ghl_error = "The location is not connected to GHL."

@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 import redis
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from integrations.mirror.models import MirrorContact, MirrorUser
@@ -15,6 +17,7 @@ from integrations.routing.services import agent_profile_save, rule_save
 from sandbox.ghl.testing import StandIn
 from tenants.models import Location
 from tests.conftest import World
+from tests.integrations.conftest import CLINIC, Installer
 
 from .util import agents, contacts
 
@@ -50,23 +53,28 @@ def test_leads_of_a_batch_are_queued_in_order_and_ask_for_one_drain(
     assert len(callbacks) == 1  # one drain asked for by the whole transaction
 
 
-def test_a_claim_takes_one_location_and_leases_its_leads(world: World) -> None:
+def test_a_claim_takes_the_locations_whose_leads_waited_longest_and_leases_them(
+    world: World,
+) -> None:
     first, second = world.a.locations
-    for location in (first, second):
+    third = world.b.locations[0]
+    for location in (first, second, third):
         rule_save(location=location, name="All", pool={"agents": agents(location, 1)})
     now = timezone.now()
-    for n, location in enumerate((first, second, first)):
+    for n, location in enumerate((first, second, first, third)):
         queue.lead_enqueue(location=location, contact_ghl_id=f"c{n}", now=now)
-    claimed = queue._claim(now, 10)
+    # The two longest-waiting leads are of the first and second location: all their leads.
+    claimed = queue._claim(now, 10, heads=2)
     assert [(c.location_id, c.contact_ghl_id) for c in claimed] == [
         (first.pk, "c0"),
+        (second.pk, "c1"),
         (first.pk, "c2"),
     ]
-    assert [c.contact_ghl_id for c in queue._claim(now, 10)] == ["c1"]
+    assert [c.contact_ghl_id for c in queue._claim(now, 10, heads=2)] == ["c3"]
     assert queue._claim(now, 10) == []  # leased
     # A drain that died: its leads come back once the lease has run out.
     later = queue._claim(now + queue.LEASE + timedelta(seconds=1), 10)
-    assert [c.attempts for c in later] == [2, 2]
+    assert [c.attempts for c in later] == [2, 2, 2, 2]
 
 
 def test_a_drain_routes_and_gives_up_writing_where_the_location_is_not_connected(
@@ -170,3 +178,34 @@ def test_a_batch_looks_for_a_revocation_once_and_asks_the_governor_once_per_call
     assert len(revocation) == 1
     written = RoutingDecision.objects.for_location(dubai).filter(ghl_written_at__isnull=False)
     assert written.count() == 6
+
+
+def test_a_drain_looks_up_its_claim_s_locations_and_connections_once(
+    dubai: Location, install: Installer
+) -> None:
+    clinic = install(location_id=CLINIC).location
+    assert clinic is not None
+    leads: dict[Location, list[str]] = {}
+    for location in (dubai, clinic):
+        _rule_over_users(location)
+        mirrored = MirrorContact.objects.for_location(location).order_by("ghl_id")
+        leads[location] = list(mirrored.values_list("ghl_id", flat=True)[:3])
+        queue.lead_enqueue(location=location, contact_ghl_id=leads[location][0])
+    queue.leads_drain()  # the first lead of each: rule states made, tokens held
+    for n in (1, 2):  # interleaved, as leads arrive
+        for location in (dubai, clinic):
+            queue.lead_enqueue(location=location, contact_ghl_id=leads[location][n])
+    with CaptureQueriesContext(connection) as queries:
+        assert queue.leads_drain() == 4
+    statements = [q["sql"] for q in queries.captured_queries]
+
+    def count(fragment: str) -> int:
+        return sum(fragment in sql for sql in statements)
+
+    # One claim of both locations (and the empty one that ends the drain), one DELETE.
+    assert count(PendingLead._meta.db_table) == 3
+    assert count('SELECT "tenants_location"."id"') == 1
+    assert count('FROM "tenants_locationentitlements"') == 0  # joined to the locations
+    assert count('FROM "integrations_ghlinstallation"') == 1
+    written = RoutingDecision.objects.for_location(clinic).exclude(ghl_written_at=None)
+    assert written.count() == 3 and waiting(dubai) == waiting(clinic) == []

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-import time
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -31,9 +30,10 @@ from .transport import AsyncDriver, RetryPolicy, SyncDriver, Wiring, execute
 
 T = TypeVar("T")
 ASYNC_FLUSH_EVERY = 50
-# A client looks for its installation's revocation (a Redis GET) at most this often rather than
-# before every call: a batch's calls share one look. An uninstalled app's token is refused by
-# GHL anyway, and the 401's refresh finds the installation gone in the database.
+# A process looks for an installation's revocation (a Redis GET) at most this often rather than
+# before every call: a batch's calls, and a drain's batches, share one look. An uninstalled
+# app's token is refused by GHL anyway, and the 401's refresh finds the installation gone in
+# the database; an uninstall in this process drops the token at once (`vault.revoke`).
 REVOCATION_RECHECK_S = 5.0
 
 
@@ -59,34 +59,22 @@ class _Base:
         self.recorder = CallRecorder.for_installation(
             installation, priority=priority.name.lower(), flush_every=flush_every
         )
-        self._revocation_checked_at: float | None = None
+        installation_id = installation.pk
+
+        def token(*, force: bool, stale: str | None) -> str:
+            return vault.access_token(
+                installation_id, force=force, stale=stale, revocation_max_age=REVOCATION_RECHECK_S
+            )
+
         self.wiring = Wiring(
             resource=installation.resource_id,
-            token=self._token,
+            token=token,
             governor=get_governor(),
             record=self.recorder,
-            cached_token=self._cached_token,
+            cached_token=lambda: vault.cached_access_token(
+                installation_id, revocation_max_age=REVOCATION_RECHECK_S
+            ),
         )
-
-    def _revocation_checked(self) -> bool:
-        checked_at = self._revocation_checked_at
-        return checked_at is not None and time.monotonic() - checked_at < REVOCATION_RECHECK_S
-
-    def _token(self, *, force: bool, stale: str | None) -> str:
-        checked, started = self._revocation_checked(), time.monotonic()
-        token = vault.access_token(
-            self.installation.pk, force=force, stale=stale, revocation_checked=checked
-        )
-        if not checked:
-            self._revocation_checked_at = started
-        return token
-
-    def _cached_token(self) -> str | None:
-        checked, started = self._revocation_checked(), time.monotonic()
-        token = vault.cached_access_token(self.installation.pk, revocation_checked=checked)
-        if not checked:
-            self._revocation_checked_at = started
-        return token
 
     def _steps(self, op: Operation[Any]) -> Any:
         return execute(

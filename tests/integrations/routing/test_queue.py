@@ -175,7 +175,8 @@ def test_a_batch_looks_for_a_revocation_once_and_asks_the_governor_once_per_call
     revocation = [c for c in commands if c[0] == "GET" and "ghl:revoked:" in str(c[1])]
     # A turn per call carrying the previous call's answer, and the last answer at the end.
     assert len(governor) == 5 + 1
-    assert len(revocation) == 1
+    # At most one look per REVOCATION_RECHECK_S in a process (none: the first drain looked).
+    assert len(revocation) <= 1
     written = RoutingDecision.objects.for_location(dubai).filter(ghl_written_at__isnull=False)
     assert written.count() == 6
 

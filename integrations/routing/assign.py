@@ -27,7 +27,7 @@ from integrations.ghl.errors import (
     GhlValidationError,
 )
 from integrations.ghl.governor import Priority
-from integrations.ghl.models import GhlInstallation
+from integrations.ghl.models import GhlCallLog, GhlInstallation
 from integrations.mirror.writer import mirror_upsert
 from integrations.sync.engine import location_installation
 from tenants.models import Location, User
@@ -66,20 +66,23 @@ def leads_assign(
     location: Location,
     contact_ghl_ids: Sequence[str],
     installations: Mapping[int, GhlInstallation] | None = None,
+    calls: list[GhlCallLog] | None = None,
 ) -> Assigned:
     """Route leads of one location together and write their agents to GHL. A contact missing
     from the mirror is left out; GHL refusals are kept on the decisions; a transient GHL error
-    stops the writes and names the contacts left to write. `installations`: the connections of
-    a drain's locations looked up together (a location not in it is not connected); by default
-    the location's is looked up here."""
+    stops the writes and names the contacts left to write. For a drain's claim of several
+    locations: `installations`, their connections looked up together (a location not in it is
+    not connected; by default the location's is looked up here), and `calls`, where the GHL
+    call records are left for the caller to write together (by default written here)."""
     decisions = leads_route(location=location, contact_ghl_ids=contact_ghl_ids)
-    return _write(location, decisions, installations)
+    return _write(location, decisions, installations, calls)
 
 
 def _write(
     location: Location,
     decisions: dict[str, RoutingDecision],
     installations: Mapping[int, GhlInstallation] | None = None,
+    calls: list[GhlCallLog] | None = None,
 ) -> Assigned:
     outcome = Assigned(decisions=decisions)
     pending = [d for d in decisions.values() if d.agent_ghl_id and d.ghl_written_at is None]
@@ -98,7 +101,7 @@ def _write(
     done: list[RoutingDecision] = []
     contacts: list[Mapping[str, Any]] = []
     opportunities: list[Mapping[str, Any]] = []
-    # One call-log INSERT for the batch, at the end, rather than one per call; each answer
+    # One call-log INSERT for the batch (or the caller's claim), not one per call; each answer
     # reported to the governor with the next call's turn (one Redis round trip per call).
     with GhlClient(
         installation,
@@ -126,6 +129,8 @@ def _write(
                         location_id=location.pk, kind="opportunity", records=opportunities
                     )
                 _stamp(location, done)
+            if calls is not None:
+                calls += ghl.recorder.take()
     return outcome
 
 

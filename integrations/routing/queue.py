@@ -14,8 +14,8 @@ are idempotent per contact, so a lead claimed twice is still assigned once.
 
 A claim takes the locations of the HEADS leads that waited longest (leads mostly arrive a few
 per location, interleaved), so what a location batch costs once — the claim, the look-ups of
-the location with its plan and of its GHL connection, the DELETE of the finished rows — is paid
-once per claim instead of once per location.
+the location with its plan and of its GHL connection, the DELETE of the finished rows, the
+INSERT of the GHL call records — is paid once per claim instead of once per location.
 
 A location whose plan leaves routing out (or whose billing is paused) keeps its leads waiting:
 they are looked at again every ENTITLEMENT_RECHECK, without using up attempts, and routed by the
@@ -32,7 +32,8 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from integrations.ghl.models import GhlInstallation
+from integrations.ghl.calllog import calls_write
+from integrations.ghl.models import GhlCallLog, GhlInstallation
 from integrations.sync.engine import locations_installations
 from saas_platform.kernel.logging import get_logger
 from tenants.entitlements import location_may
@@ -189,7 +190,7 @@ _DELETE_SQL = f"DELETE FROM {_TABLE} WHERE id = ANY(%s)"  # noqa: S608
 def _assign_claimed(claimed: list[Claimed]) -> None:
     """A claim's leads, a location at a time; the locations (with their plans: no query for
     the entitlement checks) and their GHL connections looked up together, the finished rows
-    deleted together."""
+    deleted together, the GHL call records written together."""
     by_location: dict[int, list[Claimed]] = {}
     for row in claimed:
         by_location.setdefault(row.location_id, []).append(row)
@@ -197,19 +198,24 @@ def _assign_claimed(claimed: list[Claimed]) -> None:
     found = {location.pk: location for location in locations.filter(pk__in=list(by_location))}
     installations = locations_installations(list(found.values()))
     finished: list[int] = []
+    calls: list[GhlCallLog] = []
     try:
         for location_id, rows in by_location.items():
             location = found.get(location_id)
             if location is not None:  # else deleted meanwhile (its rows went with it)
-                finished += _assign(location, rows, installations)
+                finished += _assign(location, rows, installations, calls)
     finally:
         if finished:
             with connection.cursor() as cursor:
                 cursor.execute(_DELETE_SQL, [finished])
+        calls_write(calls)
 
 
 def _assign(
-    location: Location, rows: list[Claimed], installations: dict[int, GhlInstallation]
+    location: Location,
+    rows: list[Claimed],
+    installations: dict[int, GhlInstallation],
+    calls: list[GhlCallLog],
 ) -> list[int]:
     """Route and write one location's claimed leads; returns the rows finished with."""
     if not location_may(location=location, feature="routing"):
@@ -220,6 +226,7 @@ def _assign(
             location=location,
             contact_ghl_ids=[r.contact_ghl_id for r in rows],
             installations=installations,
+            calls=calls,
         )
     except Exception as exc:  # the rows stay leased: tried again once the lease runs out
         log.exception("routing.batch_failed", location_id=location.pk, error=str(exc))

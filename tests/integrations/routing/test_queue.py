@@ -181,7 +181,7 @@ def test_a_batch_looks_for_a_revocation_once_and_asks_the_governor_once_per_call
     assert written.count() == 6
 
 
-def test_a_drain_looks_up_its_claim_s_locations_and_connections_once(
+def test_a_drain_pays_once_per_claim_for_look_ups_deletes_and_call_records(
     dubai: Location, install: Installer
 ) -> None:
     clinic = install(location_id=CLINIC).location
@@ -208,5 +208,6 @@ def test_a_drain_looks_up_its_claim_s_locations_and_connections_once(
     assert count('SELECT "tenants_location"."id"') == 1
     assert count('FROM "tenants_locationentitlements"') == 0  # joined to the locations
     assert count('FROM "integrations_ghlinstallation"') == 1
+    assert count('INSERT INTO "integrations_ghlcalllog"') == 1  # both locations' GHL calls
     written = RoutingDecision.objects.for_location(clinic).exclude(ghl_written_at=None)
     assert written.count() == 3 and waiting(dubai) == waiting(clinic) == []

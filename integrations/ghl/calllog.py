@@ -74,10 +74,19 @@ class CallRecorder:
         return len(self.pending) >= self.flush_every
 
     def flush(self) -> None:
+        calls_write(self.take())
+
+    def take(self) -> list[GhlCallLog]:
+        """The records not yet written, for a caller writing several recorders' at once."""
         with self._lock:
             rows, self.pending = self.pending, []
-        if rows:
-            GhlCallLog.objects.bulk_create(rows)
+        return rows
+
+
+def calls_write(rows: list[GhlCallLog]) -> None:
+    """Call records of any installations, in one INSERT."""
+    if rows:
+        GhlCallLog.objects.bulk_create(rows)
 
 
 def call_log_prune(*, now: datetime | None = None) -> int:

@@ -30,6 +30,11 @@ from .transport import AsyncDriver, RetryPolicy, SyncDriver, Wiring, execute
 
 T = TypeVar("T")
 ASYNC_FLUSH_EVERY = 50
+# A process looks for an installation's revocation (a Redis GET) at most this often rather than
+# before every call: a batch's calls, and a drain's batches, share one look. An uninstalled
+# app's token is refused by GHL anyway, and the 401's refresh finds the installation gone in
+# the database; an uninstall in this process drops the token at once (`vault.revoke`).
+REVOCATION_RECHECK_S = 5.0
 
 
 def _check_connected(installation: GhlInstallation) -> None:
@@ -57,14 +62,18 @@ class _Base:
         installation_id = installation.pk
 
         def token(*, force: bool, stale: str | None) -> str:
-            return vault.access_token(installation_id, force=force, stale=stale)
+            return vault.access_token(
+                installation_id, force=force, stale=stale, revocation_max_age=REVOCATION_RECHECK_S
+            )
 
         self.wiring = Wiring(
             resource=installation.resource_id,
             token=token,
             governor=get_governor(),
             record=self.recorder,
-            cached_token=lambda: vault.cached_access_token(installation_id),
+            cached_token=lambda: vault.cached_access_token(
+                installation_id, revocation_max_age=REVOCATION_RECHECK_S
+            ),
         )
 
     def _steps(self, op: Operation[Any]) -> Any:
@@ -92,18 +101,30 @@ def pooled_http(timeout: float) -> httpx.Client:
 
 
 class GhlClient(_Base):
+    """``defer_observations=True`` (one thread's sequence of calls, e.g. a batch): each answer
+    reaches the governor with the next call's turn, one Redis round trip per call instead of
+    two; ``close`` (the ``with`` block's end) reports the last."""
+
     def __init__(
-        self, installation: GhlInstallation, *, http: httpx.Client | None = None, **kw: Any
+        self,
+        installation: GhlInstallation,
+        *,
+        http: httpx.Client | None = None,
+        defer_observations: bool = False,
+        **kw: Any,
     ) -> None:
         super().__init__(installation, **kw)
         self.http = http or pooled_http(self.app.timeout)
-        self.driver = SyncDriver(self.http, self.wiring)
+        self.driver = SyncDriver(self.http, self.wiring, defer_observations=defer_observations)
 
     def run(self, op: Operation[T]) -> T:
         return op.parse(self.driver.run(self._steps(op)))
 
     def close(self) -> None:
-        self.recorder.flush()
+        try:
+            self.driver.flush()
+        finally:
+            self.recorder.flush()
 
     def __enter__(self) -> Self:
         return self

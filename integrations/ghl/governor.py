@@ -56,6 +56,7 @@ from .governor_lua import (
     GovernorStats,
     GovernorTimeout,
     Grant,
+    Observation,
     Priority,
     decode_grant,
     decode_stats,
@@ -64,7 +65,7 @@ from .governor_lua import (
 )
 
 __all__ = ["DailyBudgetExhausted", "GovernorError", "GovernorStats", "GovernorTimeout", "Grant"]
-__all__ += ["Priority", "RateGovernor", "get_governor"]
+__all__ += ["Observation", "Priority", "RateGovernor", "get_governor"]
 
 log = get_logger(__name__)
 
@@ -182,8 +183,13 @@ class RateGovernor:
             _LAST_GRANT.set((id(self), grant))
         return grant
 
-    def _acquire_args(self, priority: Priority, now_ms: float | None) -> list[str]:
-        return self._args("acquire", now_ms, "1" if priority is Priority.BULK else "0")
+    def _acquire_args(
+        self, priority: Priority, now_ms: float | None, observed: Observation | None = None
+    ) -> list[str]:
+        bulk = "1" if priority is Priority.BULK else "0"
+        if observed is None:
+            return self._args("acquire", now_ms, bulk)
+        return [*self._args("observe_acquire", now_ms, observed.arg), bulk]
 
     def acquire(
         self,
@@ -191,11 +197,18 @@ class RateGovernor:
         priority: Priority = Priority.INTERACTIVE,
         *,
         now_ms: float | None = None,
+        observed: Observation | None = None,
     ) -> Grant:
         """Take a turn now if the limits allow it, else say exactly how long to wait.
+        ``observed``: an answer not yet reported, reported first in the same round trip.
 
         ``now_ms`` replaces Redis time (simulations and tests only)."""
-        reply = self._eval(resource, self._acquire_args(priority, now_ms))
+        if observed is not None and observed.resource != resource:
+            self.report(observed)
+            observed = None
+        reply = self._eval(resource, self._acquire_args(priority, now_ms, observed))
+        if observed is not None:
+            self._observed(resource, observed.status, reply)
         return self._remember(decode_grant(resource, priority, reply))
 
     async def acquire_async(
@@ -217,12 +230,18 @@ class RateGovernor:
         return grant.wait_s
 
     def wait_turn(
-        self, resource: str, priority: Priority = Priority.INTERACTIVE, timeout: float | None = None
+        self,
+        resource: str,
+        priority: Priority = Priority.INTERACTIVE,
+        timeout: float | None = None,
+        *,
+        observed: Observation | None = None,
     ) -> Grant:
         """Block until granted. Raises ``DailyBudgetExhausted``, or ``GovernorTimeout`` as soon as
-        the next turn is known to lie beyond ``timeout`` seconds (no pointless sleeping first)."""
+        the next turn is known to lie beyond ``timeout`` seconds (no pointless sleeping first).
+        ``observed`` is reported with the first attempt (see ``acquire``)."""
         started = time.monotonic()
-        grant = self.acquire(resource, priority)
+        grant = self.acquire(resource, priority, observed=observed)
         if grant.granted:
             return grant
         self._sleep_for(grant, started, timeout)
@@ -282,7 +301,8 @@ class RateGovernor:
         return self._args("observe", now_ms, observe_arg(headers, status, grant))
 
     def _observed(self, resource: str, status: int, reply: Any) -> None:
-        phantoms, blocked_ms, window_used, daily_remaining = fields(reply)
+        # The observe fields end the reply (an ``observe_acquire`` reply starts with the grant).
+        phantoms, blocked_ms, window_used, daily_remaining = fields(reply)[-4:]
         if phantoms != "0" or status == 429:
             log.warning(
                 "ghl.ratelimit.corrected",
@@ -319,6 +339,19 @@ class RateGovernor:
         task = loop.create_task(self._observe_task(resource, status, args))
         self._observing.add(task)
         task.add_done_callback(self._observing.discard)
+
+    def observation(
+        self, resource: str, headers: Mapping[str, str], *, status: int, grant: Grant | None = None
+    ) -> Observation:
+        """``observe``'s argument packed now, bound to the answer's grant (by default the last one
+        taken in this thread), to report later: ``report``, or ``wait_turn(observed=…)``."""
+        arg = self._observe_args(resource, headers, status, grant, None)[-1]
+        return Observation(resource, status, arg)
+
+    def report(self, observed: Observation) -> None:
+        """Report a packed answer on its own (no next turn to carry it)."""
+        args = self._args("observe", None, observed.arg)
+        self._observed(observed.resource, observed.status, self._eval(observed.resource, args))
 
     async def _observe_task(self, resource: str, status: int, args: list[str]) -> None:
         try:

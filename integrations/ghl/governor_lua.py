@@ -16,9 +16,11 @@ ARGV: op, now_ms ('' = Redis TIME), the configuration packed as
 ``limit|window_ms|safety_ms|daily_limit|interactive_reserve|daily_bulk_fraction``, and for
 ``acquire`` is_bulk ('1'/'0'), for ``observe``
 ``status|remaining|max|interval_ms|daily_remaining|daily_limit|slot|granted_at|used_at_grant``
-(fields '' when absent; the last three describe the grant the answer belongs to). Replies are
-one '|'-joined string. Packing keeps the client's per-call cost (encoding arguments, parsing
-replies) low: it is most of the cost.
+(fields '' when absent; the last three describe the grant the answer belongs to), and for
+``observe_acquire`` (a caller's previous answer reported with its next turn, one round trip
+instead of two) the observe argument then is_bulk: it replies acquire's fields then observe's.
+Replies are one '|'-joined string. Packing keeps the client's per-call cost (encoding
+arguments, parsing replies) low: it is most of the cost.
 
 Times travel formatted with ``%.3f``: Lua's own number-to-string keeps only 14 significant
 digits, too few for epoch milliseconds with a fraction.
@@ -58,6 +60,16 @@ class Grant:
     @property
     def wait_s(self) -> float:
         return self.wait_ms / 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """GHL's answer to a granted request, packed when it arrived (bound to its grant), to be
+    reported later: alone, or with the same caller's next turn in one round trip."""
+
+    resource: str
+    status: int
+    arg: str  # the script's observe argument
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +147,8 @@ local cfg_limit, cfg_window, safety = tonumber(cfg[1]), tonumber(cfg[2]), tonumb
 local cfg_daily, reserve, bulk_fraction = tonumber(cfg[4]), tonumber(cfg[5]), tonumber(cfg[6])
 local function reply(...) return table.concat({...}, '|') end
 
+-- One operation; `observe_acquire` runs two in one round trip, each reading the state afresh.
+local function run(op, arg)
 local m = redis.call('HMGET', KEYS[2], 'day', 'used', 'block', 'max', 'win', 'dlim')
 local today = math.floor(now / DAY_MS)
 local used = 0
@@ -173,7 +187,7 @@ local function touch(span)
 end
 
 if op == 'acquire' then
-  local bulk = ARGV[4] == '1'
+  local bulk = arg == '1'
   local limit, window, daily = effective(tonumber(m[4]), tonumber(m[5]), tonumber(m[6]))
   local span = window + safety
   local remaining = daily - used
@@ -204,7 +218,7 @@ if op == 'acquire' then
 end
 
 if op == 'observe' then
-  local a = split(ARGV[4])
+  local a = split(arg)
   local status, h_remaining, h_max = tonumber(a[1]) or 0, tonumber(a[2]), tonumber(a[3])
   local h_interval, h_daily_remaining = tonumber(a[4]), tonumber(a[5])
   local h_daily_limit = tonumber(a[6])
@@ -276,7 +290,16 @@ if op == 'stats' then
     fmt(now))
 end
 
-return redis.error_reply('unknown governor op ' .. tostring(op))
+return nil
+end
+
+if ARGV[1] == 'observe_acquire' then
+  local observed = run('observe', ARGV[4])
+  return run('acquire', ARGV[5]) .. '|' .. observed
+end
+local result = run(ARGV[1], ARGV[4])
+if result == nil then return redis.error_reply('unknown governor op ' .. tostring(ARGV[1])) end
+return result
 """
 
 SHA = hashlib.sha1(SCRIPT.encode(), usedforsecurity=False).hexdigest()

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from .config import GhlApp, ghl_app
 from .errors import GhlError
-from .governor import Priority
+from .governor import Observation, Priority
 from .transport import Call, Record, RetryPolicy, SyncDriver, Wiring, execute
 
 TOKEN_PATH = "/oauth/token"  # noqa: S105 — a URL path, not a secret
@@ -69,7 +69,9 @@ class TokenGrant:
 class _NoGovernor:
     """The token endpoint has no bearer token, so no per-location budget to govern."""
 
-    def wait_turn(self, resource: str, priority: Priority) -> None:
+    def wait_turn(
+        self, resource: str, priority: Priority, *, observed: Observation | None = None
+    ) -> None:
         return None
 
     async def wait_turn_async(self, resource: str, priority: Priority) -> None:
@@ -81,6 +83,12 @@ class _NoGovernor:
     async def observe_async(
         self, resource: str, headers: Mapping[str, str], *, status: int
     ) -> None:
+        return None
+
+    def observation(self, resource: str, headers: Mapping[str, str], *, status: int) -> Observation:
+        return Observation(resource, status, "")
+
+    def report(self, observed: Observation) -> None:
         return None
 
 

@@ -30,7 +30,7 @@ from .errors import (
     GhlTimeout,
     GhlValidationError,
 )
-from .governor import DailyBudgetExhausted, Priority
+from .governor import DailyBudgetExhausted, Observation, Priority
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE"})
 MAX_ERROR_CHARS = 2000
@@ -242,11 +242,19 @@ class TokenSource(Protocol):
 
 
 class Governor(Protocol):
-    def wait_turn(self, resource: str, priority: Priority) -> Any: ...
+    def wait_turn(
+        self, resource: str, priority: Priority, *, observed: Observation | None = None
+    ) -> Any: ...
 
     async def wait_turn_async(self, resource: str, priority: Priority) -> Any: ...
 
     def observe(self, resource: str, headers: Mapping[str, str], *, status: int) -> None: ...
+
+    def observation(
+        self, resource: str, headers: Mapping[str, str], *, status: int
+    ) -> Observation: ...
+
+    def report(self, observed: Observation) -> None: ...
 
     async def observe_async(
         self, resource: str, headers: Mapping[str, str], *, status: int
@@ -268,8 +276,23 @@ class Wiring:
 
 
 class SyncDriver:
-    def __init__(self, http: httpx.Client, wiring: Wiring) -> None:
+    """``defer_observations``: an answer is reported to the governor with the next turn (one
+    Redis round trip per call instead of two) or by ``flush``, which the owner must call when
+    done; a 429 is reported at once (it blocks the resource for everyone). For one thread's
+    sequence of calls only: the deferred answer is the driver's, not the thread's."""
+
+    def __init__(
+        self, http: httpx.Client, wiring: Wiring, *, defer_observations: bool = False
+    ) -> None:
         self.http, self.w = http, wiring
+        self.defer_observations = defer_observations
+        self._unreported: Observation | None = None
+
+    def flush(self) -> None:
+        """Report the answer still held back (end of a batch; before sleeping)."""
+        observed, self._unreported = self._unreported, None
+        if observed is not None:
+            self.w.governor.report(observed)
 
     def run(self, steps: Generator[Effect, Any, Any]) -> Any:
         value: Any = None
@@ -292,13 +315,21 @@ class SyncDriver:
         if isinstance(effect, NeedToken):
             return w.token(force=effect.force, stale=effect.stale)
         if isinstance(effect, WaitTurn):
+            observed, self._unreported = self._unreported, None
             try:
-                return w.governor.wait_turn(w.resource, effect.priority)
+                return w.governor.wait_turn(w.resource, effect.priority, observed=observed)
             except DailyBudgetExhausted as exc:
                 raise _budget_spent(exc) from exc
         if isinstance(effect, Sleep):
+            self.flush()
             return w.sleep(effect.seconds)
         if isinstance(effect, Observe):
+            self.flush()
+            if self.defer_observations and effect.status != 429:
+                self._unreported = w.governor.observation(
+                    w.resource, effect.headers, status=effect.status
+                )
+                return None
             return w.governor.observe(w.resource, effect.headers, status=effect.status)
         return w.record(effect)
 

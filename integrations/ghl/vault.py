@@ -20,6 +20,7 @@ once the location is back).
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -49,8 +50,10 @@ class HeldToken:
     generation: int
 
 
-# In-process: the newest token seen per installation, and one lock per installation.
+# In-process: the newest token seen per installation, when this process last found it not
+# revoked (time.monotonic()), and one lock per installation.
 _held: dict[int, HeldToken] = {}
+_not_revoked_at: dict[int, float] = {}
 _locks: dict[int, threading.Lock] = {}
 _locks_guard = threading.Lock()
 
@@ -63,6 +66,7 @@ def _lock_for(installation_id: int) -> threading.Lock:
 def forget(installation_id: int) -> None:
     """Drop what this process holds for an installation (after uninstall or rotation tests)."""
     _held.pop(installation_id, None)
+    _not_revoked_at.pop(installation_id, None)
 
 
 def _min_validity() -> timedelta:
@@ -85,7 +89,8 @@ def revoked_key(installation_id: int) -> str:
 
 
 def revoke(installation_id: int) -> None:
-    """Make every process drop its in-memory token at its next use (on uninstall)."""
+    """Make every process drop its in-memory token at its next use (on uninstall); callers
+    passing `revocation_max_age` notice within that many seconds."""
     cache.set(revoked_key(installation_id), 1, timeout=86400)
     forget(installation_id)
 
@@ -94,11 +99,18 @@ def unrevoke(installation_id: int) -> None:
     cache.delete(revoked_key(installation_id))
 
 
-def _held_token(installation_id: int) -> HeldToken | None:
+def _held_token(installation_id: int, *, revocation_max_age: float = 0.0) -> HeldToken | None:
     held = _held.get(installation_id)
-    if held is not None and cache.get(revoked_key(installation_id)):
+    if held is None:
+        return None
+    checked_at = _not_revoked_at.get(installation_id)
+    now = time.monotonic()
+    if checked_at is not None and now - checked_at < revocation_max_age:
+        return held
+    if cache.get(revoked_key(installation_id)):
         forget(installation_id)
         raise GhlNotConnected("This GHL connection was uninstalled.")
+    _not_revoked_at[installation_id] = now
     return held
 
 
@@ -106,9 +118,10 @@ def is_refreshing(installation_id: int) -> bool:
     return cache.get(refreshing_flag_key(installation_id)) is not None
 
 
-def cached_access_token(installation_id: int) -> str | None:
-    """The in-memory token when it is comfortably valid (one Redis look-up for revocation)."""
-    held = _held_token(installation_id)
+def cached_access_token(installation_id: int, *, revocation_max_age: float = 0.0) -> str | None:
+    """The in-memory token when it is comfortably valid (one Redis look-up for revocation,
+    unless this process made it less than `revocation_max_age` seconds ago)."""
+    held = _held_token(installation_id, revocation_max_age=revocation_max_age)
     return held.access_token if held is not None and _fresh(held, stale=None) else None
 
 
@@ -118,11 +131,14 @@ def access_token(
     force: bool = False,
     stale: str | None = None,
     validity: timedelta | None = None,
+    revocation_max_age: float = 0.0,
 ) -> str:
     """A token valid for at least `validity` (default GHL_TOKEN_MIN_VALIDITY_SECONDS). `force`
     (after a 401): refresh unless the stored token already differs from `stale`, the one GHL
-    refused. The periodic refresh passes a long `validity` to rotate ahead of expiry."""
-    held = _held_token(installation_id)
+    refused. The periodic refresh passes a long `validity` to rotate ahead of expiry.
+    `revocation_max_age`: a revocation this process looked for less than that many seconds
+    ago is not looked for again (a Redis GET per call is a fair part of a call's CPU)."""
+    held = _held_token(installation_id, revocation_max_age=revocation_max_age)
     if not force and held is not None and _fresh(held, stale=None, validity=validity):
         return held.access_token
     with _lock_for(installation_id):

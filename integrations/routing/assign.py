@@ -27,6 +27,7 @@ from integrations.ghl.errors import (
     GhlValidationError,
 )
 from integrations.ghl.governor import Priority
+from integrations.ghl.models import GhlCallLog, GhlInstallation
 from integrations.mirror.writer import mirror_upsert
 from integrations.sync.engine import location_installation
 from tenants.models import Location, User
@@ -60,19 +61,37 @@ def lead_assign(*, location: Location, contact_ghl_id: str) -> RoutingDecision:
     return outcome.decisions[contact_ghl_id]
 
 
-def leads_assign(*, location: Location, contact_ghl_ids: Sequence[str]) -> Assigned:
+def leads_assign(
+    *,
+    location: Location,
+    contact_ghl_ids: Sequence[str],
+    installations: Mapping[int, GhlInstallation] | None = None,
+    calls: list[GhlCallLog] | None = None,
+) -> Assigned:
     """Route leads of one location together and write their agents to GHL. A contact missing
     from the mirror is left out; GHL refusals are kept on the decisions; a transient GHL error
-    stops the writes and names the contacts left to write."""
-    return _write(location, leads_route(location=location, contact_ghl_ids=contact_ghl_ids))
+    stops the writes and names the contacts left to write. For a drain's claim of several
+    locations: `installations`, their connections looked up together (a location not in it is
+    not connected; by default the location's is looked up here), and `calls`, where the GHL
+    call records are left for the caller to write together (by default written here)."""
+    decisions = leads_route(location=location, contact_ghl_ids=contact_ghl_ids)
+    return _write(location, decisions, installations, calls)
 
 
-def _write(location: Location, decisions: dict[str, RoutingDecision]) -> Assigned:
+def _write(
+    location: Location,
+    decisions: dict[str, RoutingDecision],
+    installations: Mapping[int, GhlInstallation] | None = None,
+    calls: list[GhlCallLog] | None = None,
+) -> Assigned:
     outcome = Assigned(decisions=decisions)
     pending = [d for d in decisions.values() if d.agent_ghl_id and d.ghl_written_at is None]
     if not pending:
         return outcome
-    installation = location_installation(location)
+    if installations is None:
+        installation = location_installation(location)
+    else:
+        installation = installations.get(location.pk)
     if installation is None:
         for decision in pending:
             decision.ghl_error = "The location is not connected to GHL."
@@ -82,9 +101,13 @@ def _write(location: Location, decisions: dict[str, RoutingDecision]) -> Assigne
     done: list[RoutingDecision] = []
     contacts: list[Mapping[str, Any]] = []
     opportunities: list[Mapping[str, Any]] = []
-    # One call-log INSERT for the batch, at the end, rather than one per call.
+    # One call-log INSERT for the batch (or the caller's claim), not one per call; each answer
+    # reported to the governor with the next call's turn (one Redis round trip per call).
     with GhlClient(
-        installation, priority=Priority.INTERACTIVE, flush_every=CallRecorder.MANUAL_FLUSH
+        installation,
+        priority=Priority.INTERACTIVE,
+        flush_every=CallRecorder.MANUAL_FLUSH,
+        defer_observations=True,
     ) as ghl:
         try:
             for index, decision in enumerate(pending):
@@ -106,6 +129,8 @@ def _write(location: Location, decisions: dict[str, RoutingDecision]) -> Assigne
                         location_id=location.pk, kind="opportunity", records=opportunities
                     )
                 _stamp(location, done)
+            if calls is not None:
+                calls += ghl.recorder.take()
     return outcome
 
 

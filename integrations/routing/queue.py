@@ -12,6 +12,11 @@ drain that dies are claimed again once the lease runs out (the sweep asks for a 
 transient GHL error puts the rest of the batch back with a backoff. Routing and the GHL write
 are idempotent per contact, so a lead claimed twice is still assigned once.
 
+A claim takes the locations of the HEADS leads that waited longest (leads mostly arrive a few
+per location, interleaved), so what a location batch costs once — the claim, the look-ups of
+the location with its plan and of its GHL connection, the DELETE of the finished rows, the
+INSERT of the GHL call records — is paid once per claim instead of once per location.
+
 A location whose plan leaves routing out (or whose billing is paused) keeps its leads waiting:
 they are looked at again every ENTITLEMENT_RECHECK, without using up attempts, and routed by the
 sweep's drain once routing is allowed again."""
@@ -21,13 +26,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import groupby
 
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from integrations.ghl.calllog import calls_write
+from integrations.ghl.models import GhlCallLog, GhlInstallation
+from integrations.sync.engine import locations_installations
 from saas_platform.kernel.logging import get_logger
 from tenants.entitlements import location_may
 from tenants.models import Location
@@ -40,7 +47,8 @@ log = get_logger(__name__)
 DRAIN_FLAG = "routing:drain-requested"
 DRAIN_FLAG_SECONDS = 10  # a drain asked for and lost blocks the next request only this long
 LEASE = timedelta(minutes=5)  # a claimed lead is claimable again after this (its drain died)
-BATCH = 100  # leads of one location routed and written together
+BATCH = 100  # leads one claim takes (of one location, routed and written together)
+HEADS = 10  # a claim takes the locations of this many of the longest-waiting leads
 DRAIN_LIMIT = 2000  # then the drain hands over to a new one (a backlog is shared by workers)
 BACKOFF = (5, 30, 120, 600, 1800)  # seconds before retry n (the last value repeats)
 MAX_ATTEMPTS = 8
@@ -57,19 +65,20 @@ _ENQUEUE_SQL = f"""
     ON CONFLICT (location_id, contact_ghl_id) DO NOTHING
     RETURNING id
 """  # noqa: S608
-# The location whose lead has waited longest, then up to BATCH of its due leads, leased.
+# The locations of the HEADS leads that have waited longest, then up to BATCH of their due
+# leads, leased.
 _CLAIM_SQL = f"""
     WITH head AS (
         SELECT location_id FROM {_TABLE}
          WHERE due_at <= %(now)s
          ORDER BY due_at, id
-         LIMIT 1
+         LIMIT %(heads)s
            FOR UPDATE SKIP LOCKED
     )
     UPDATE {_TABLE}
        SET due_at = %(lease)s, attempts = attempts + 1
      WHERE id IN (SELECT id FROM {_TABLE}
-                   WHERE location_id = (SELECT location_id FROM head) AND due_at <= %(now)s
+                   WHERE location_id IN (SELECT location_id FROM head) AND due_at <= %(now)s
                    ORDER BY id
                    LIMIT %(limit)s
                      FOR UPDATE SKIP LOCKED)
@@ -149,9 +158,11 @@ def drain_request(*, force: bool = False, countdown: float = 0) -> bool:
     return True
 
 
-def _claim(now: datetime, limit: int) -> list[Claimed]:
+def _claim(now: datetime, limit: int, heads: int = HEADS) -> list[Claimed]:
     with connection.cursor() as cursor:
-        cursor.execute(_CLAIM_SQL, {"now": now, "lease": now + LEASE, "limit": limit})
+        cursor.execute(
+            _CLAIM_SQL, {"now": now, "lease": now + LEASE, "limit": limit, "heads": heads}
+        )
         rows = [Claimed(*row) for row in cursor.fetchall()]
     return sorted(rows, key=lambda row: row.id)
 
@@ -168,31 +179,64 @@ def leads_drain(
         if not claimed:
             return taken
         taken += len(claimed)
-        for location_id, rows in groupby(claimed, key=lambda row: row.location_id):
-            _assign(location_id, list(rows))
+        _assign_claimed(claimed)
     drain_request(force=True)
     return taken
 
 
-def _assign(location_id: int, rows: list[Claimed]) -> None:
-    location = Location.objects.unscoped().select_related("agency").filter(pk=location_id).first()
-    if location is None:  # deleted meanwhile (its rows went with it)
-        return
+_DELETE_SQL = f"DELETE FROM {_TABLE} WHERE id = ANY(%s)"  # noqa: S608
+
+
+def _assign_claimed(claimed: list[Claimed]) -> None:
+    """A claim's leads, a location at a time; the locations (with their plans: no query for
+    the entitlement checks) and their GHL connections looked up together, the finished rows
+    deleted together, the GHL call records written together."""
+    by_location: dict[int, list[Claimed]] = {}
+    for row in claimed:
+        by_location.setdefault(row.location_id, []).append(row)
+    locations = Location.objects.unscoped().select_related("agency", "entitlements")
+    found = {location.pk: location for location in locations.filter(pk__in=list(by_location))}
+    installations = locations_installations(list(found.values()))
+    finished: list[int] = []
+    calls: list[GhlCallLog] = []
+    try:
+        for location_id, rows in by_location.items():
+            location = found.get(location_id)
+            if location is not None:  # else deleted meanwhile (its rows went with it)
+                finished += _assign(location, rows, installations, calls)
+    finally:
+        if finished:
+            with connection.cursor() as cursor:
+                cursor.execute(_DELETE_SQL, [finished])
+        calls_write(calls)
+
+
+def _assign(
+    location: Location,
+    rows: list[Claimed],
+    installations: dict[int, GhlInstallation],
+    calls: list[GhlCallLog],
+) -> list[int]:
+    """Route and write one location's claimed leads; returns the rows finished with."""
     if not location_may(location=location, feature="routing"):
         _wait_for_plan(location, rows)
-        return
+        return []
     try:
-        outcome = leads_assign(location=location, contact_ghl_ids=[r.contact_ghl_id for r in rows])
+        outcome = leads_assign(
+            location=location,
+            contact_ghl_ids=[r.contact_ghl_id for r in rows],
+            installations=installations,
+            calls=calls,
+        )
     except Exception as exc:  # the rows stay leased: tried again once the lease runs out
-        log.exception("routing.batch_failed", location_id=location_id, error=str(exc))
+        log.exception("routing.batch_failed", location_id=location.pk, error=str(exc))
         _give_up(location, [r for r in rows if r.attempts >= MAX_ATTEMPTS], str(exc))
-        return
+        return []
     retry = set(outcome.retry)
-    finished = [r.id for r in rows if r.contact_ghl_id not in retry]
-    PendingLead.objects.for_location(location).filter(id__in=finished).delete()
     later = [r for r in rows if r.contact_ghl_id in retry]
     if later:
         _retry_later(location, later, str(outcome.transient))
+    return [r.id for r in rows if r.contact_ghl_id not in retry]
 
 
 def _wait_for_plan(location: Location, rows: list[Claimed]) -> None:

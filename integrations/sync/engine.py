@@ -10,7 +10,7 @@ the admin shows live progress. A reconciliation also deletes mirror rows GHL no 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
@@ -66,6 +66,24 @@ def location_installation(location: Location) -> GhlInstallation | None:
         .select_related("location", "agency")
         .first()
     )
+    return found
+
+
+def locations_installations(locations: Sequence[Location]) -> dict[int, GhlInstallation]:
+    """`location_installation` for several locations in one query: {location id: its
+    connection}, connected locations only."""
+    by_id = {location.pk: location for location in locations}
+    found: dict[int, GhlInstallation] = {}
+    rows = GhlInstallation.objects.unscoped().filter(
+        location_id__in=list(by_id), status=GhlInstallation.Status.HEALTHY
+    )
+    for row in rows:
+        location = by_id[row.location_id] if row.location_id is not None else None
+        # The agency check `for_agency` makes in `location_installation`.
+        if location is not None and row.agency_id == location.agency_id:
+            # The caller's objects rather than joins (cheaper to compose than select_related).
+            row.location, row.agency = location, location.agency
+            found.setdefault(location.pk, row)
     return found
 
 

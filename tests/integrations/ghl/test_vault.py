@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.core import mail
+from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
@@ -184,3 +185,18 @@ def test_a_paused_location_is_paused_not_dead(install: Installer, ghl: StandIn) 
     assert location_name(installation) == "Dubai Homes Realty"
     installation.refresh_from_db()
     assert installation.status == "healthy"
+
+
+def test_a_revocation_is_looked_for_at_most_once_per_max_age(install: Installer) -> None:
+    installation = install(location_id=DUBAI)
+    token = vault.access_token(installation.pk)  # held, and found not revoked just now
+    cache.set(vault.revoked_key(installation.pk), 1)  # another process's uninstall
+    try:
+        # Looked for less than a minute ago: not looked for again (no Redis round trip).
+        assert vault.access_token(installation.pk, revocation_max_age=60) == token
+        assert vault.cached_access_token(installation.pk, revocation_max_age=60) == token
+        with pytest.raises(GhlNotConnected):
+            vault.cached_access_token(installation.pk)  # looked for every time by default
+        assert installation.pk not in vault._held  # and the token dropped
+    finally:
+        vault.unrevoke(installation.pk)

@@ -10,12 +10,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from integrations.routing.engine import leads_route
-from integrations.routing.models import AgentDayCount, RoutingDecision
+from integrations.routing.models import AgentDayCount, RoutingDecision, RoutingRuleState
 from integrations.routing.services import rule_save
 from tenants.models import Location
 from tests.conftest import World
 
-from .util import agents, contacts, route_all
+from .util import agent, agents, contacts, route_all
 
 pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
@@ -94,3 +94,22 @@ def test_a_batch_costs_the_same_queries_whatever_its_size(location: Location) ->
         return len(captured.captured_queries)
 
     assert queries(leads[:50]) == queries(leads[50:51]) <= 16
+
+
+def test_a_batch_saves_its_rule_pointers_in_one_fixed_statement(location: Location) -> None:
+    heavy, light, other = agents(location, 3)
+    agent(location, heavy, weight=2)
+    rule_save(location=location, name="Weighted", pool={"agents": [heavy, light, other]},
+              strategy="weighted")  # fmt: skip
+    leads = contacts(location, 4)
+    with CaptureQueriesContext(connection) as captured:
+        first = leads_route(location=location, contact_ghl_ids=leads[:2], now=NOW)
+    table = RoutingRuleState._meta.db_table
+    updates = [q["sql"] for q in captured.captured_queries if table in q["sql"].split("SET")[0]]
+    updates = [sql for sql in updates if sql.lstrip().startswith("UPDATE")]
+    # From arrays: no CASE per row and field for the ORM to compose on every batch.
+    assert len(updates) == 1 and "CASE" not in updates[0]
+    # The next batch goes on from the stored weights: 2:1:1 over four leads, exactly.
+    second = leads_route(location=location, contact_ghl_ids=leads[2:], now=NOW)
+    given = Counter(d.agent_ghl_id for d in [*first.values(), *second.values()])
+    assert given == {heavy: 2, light: 1, other: 1}

@@ -556,7 +556,7 @@ def _skip(connection: ExternalConnection, trigger: str, reason: str) -> External
     now = timezone.now()
     log.info("connectors.run_skipped", connection_id=connection.pk, reason=reason)
     runs = ExternalSyncRun.objects.for_location(connection.location).filter(connection=connection)
-    last = runs.order_by("-pk").first()
+    last: ExternalSyncRun | None = runs.order_by("-pk").first()
     if last is not None and last.status == ExternalSyncRun.Status.SKIPPED and last.error == reason:
         runs.filter(pk=last.pk).update(finished_at=now, trigger=trigger)
         last.finished_at, last.trigger = now, trigger

@@ -25,8 +25,13 @@ from tenants.models import Agency, AgencyEntitlements
 from tenants.services import agency_entitlements_set
 
 from ..models import AgencySubscription
-from .dunning import GOOD, OVERDUE, REMINDER_EVERY
-from .governing import entitlements_lock, governing_subscription
+from .dunning import REMINDER_EVERY
+from .governing import (
+    OVERDUE,
+    entitlement_state,
+    entitlements_lock,
+    governing_subscription,
+)
 
 log = get_logger(__name__)
 
@@ -62,12 +67,7 @@ def agency_entitlements_sync(*, agency: Agency, now: datetime | None = None) -> 
     if subscription is None:
         return None
     State = AgencyEntitlements.State
-    if subscription.status in GOOD:
-        state = State.ACTIVE
-    elif subscription.status in OVERDUE and subscription.grace_until is not None:
-        state = State.GRACE if subscription.grace_until > now else State.PAUSED
-    else:  # canceled, unpaid past its grace, paused by Stripe: features stop, data stays
-        state = State.PAUSED
+    state = State(entitlement_state(subscription, now))
     agency_entitlements_set(
         agency=agency,
         granted=subscription.plan.entitlements if subscription.plan is not None else {},

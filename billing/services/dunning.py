@@ -25,13 +25,16 @@ from tenants.models import Branding, Location, LocationEntitlements
 from tenants.services import location_entitlements_set
 
 from ..models import Subscription
-from .governing import entitlements_lock, governing_subscription
+from .governing import (
+    GOOD,
+    OVERDUE,
+    entitlement_state,
+    entitlements_lock,
+    governing_subscription,
+)
 
 log = get_logger(__name__)
 
-S = Subscription.Status
-GOOD = frozenset({S.ACTIVE, S.TRIALING})
-OVERDUE = frozenset({S.PAST_DUE, S.UNPAID})
 # Reminders during the grace period: at its start, then this often.
 REMINDER_EVERY = timedelta(days=2)
 # Our page that opens Stripe's customer portal (its sessions expire too soon to be mailed).
@@ -66,13 +69,7 @@ def location_entitlements_sync(*, location: Location, now: datetime | None = Non
     subscription = location_governing_subscription(location)
     if subscription is None:
         return None
-    State = LocationEntitlements.State
-    if subscription.status in GOOD:
-        state = State.ACTIVE
-    elif subscription.status in OVERDUE and subscription.grace_until is not None:
-        state = State.GRACE if subscription.grace_until > now else State.PAUSED
-    else:  # canceled, paused by Stripe: features stop, data stays
-        state = State.PAUSED
+    state = LocationEntitlements.State(entitlement_state(subscription, now))
     location_entitlements_set(
         location=location,
         granted=subscription.plan.entitlements if subscription.plan is not None else {},

@@ -9,6 +9,7 @@ and events in any order end the same."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TypeVar
 
 from django.db import connection
@@ -18,6 +19,9 @@ from ..models import AgencySubscription, Subscription
 from .checkout import HOLDING_STATUSES
 
 NEVER_STARTED = ("incomplete", "incomplete_expired")
+# Stripe's statuses, the same for clients' and agencies' subscriptions.
+GOOD = frozenset({Subscription.Status.ACTIVE, Subscription.Status.TRIALING})
+OVERDUE = frozenset({Subscription.Status.PAST_DUE, Subscription.Status.UNPAID})
 
 AnySubscription = TypeVar("AnySubscription", Subscription, AgencySubscription)
 
@@ -37,6 +41,16 @@ def governing_subscription(
         .order_by(holding, "-created_at", "-pk")
         .first()
     )
+
+
+def entitlement_state(subscription: Subscription | AgencySubscription, now: datetime) -> str:
+    """What the governing subscription grants: "active", "grace" or "paused" (the values of
+    both entitlement models' State)."""
+    if subscription.status in GOOD:
+        return "active"
+    if subscription.status in OVERDUE and subscription.grace_until is not None:
+        return "grace" if subscription.grace_until > now else "paused"
+    return "paused"  # canceled, unpaid past its grace, paused by Stripe: features stop, data stays
 
 
 def entitlements_lock(key: str) -> None:

@@ -16,7 +16,13 @@ L1: SATURATE_S seconds of leads at half the webhook capacity P7-rps measured ear
 written within WAIT_S counting as never. L1-cap: the leads that phase got written per second,
 from its first send to its last write — the pipeline's own capacity when it cannot keep up.
 L1-steady: then STEADY_S seconds of new leads at half of L1-cap, p99 as L1. BENCH_L1_P7=<req/s>
-fixes P7 instead of measuring it (to compare runs at one offered rate)."""
+fixes P7 instead of measuring it (to compare runs at one offered rate).
+L1-floor: then, on a stand-in without rate limits, FLOOR_WRITES assignments (`PUT /contacts/:id`)
+written by a bare httpx client with nothing of ours around it; the CPU per write of the client
+(`time.process_time`) and of the stand-in (its /proc ticks), times P7 / 2 leads per second: the
+cores that the GHL write alone takes at L1's rate on this machine, where GHL's stand-in shares
+the cores with the platform. When it nears the machine's cores, L1 cannot pass here whatever
+the platform does."""
 
 from __future__ import annotations
 
@@ -55,6 +61,7 @@ DEMO_APP_ID = "66d0a1b2c3d4e5f601234567"  # the stand-in's demo app (its client 
 SATURATE_S = 5.0  # seconds of leads at P7 / 2
 STEADY_S = 10.0  # seconds of leads at half the measured capacity
 SPARE = 40  # contacts per location kept for the steady phase
+FLOOR_WRITES = 1000  # assignments written by a bare client to measure L1-floor
 
 
 def _p7(ctx: BenchContext) -> tuple[float, list[Figure]]:
@@ -247,6 +254,39 @@ def _split(contacts: dict[str, list[str]], first: int) -> tuple[dict[str, list[s
     )
 
 
+def _process_cpu(pid: int) -> float:
+    """Seconds of CPU (user + system) the process has used."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _ghl_write_cpu() -> tuple[float, float]:
+    """CPU seconds per assignment written to GHL by a bare client: (the client's httpx, the
+    stand-in's) — what a lead costs this machine before any code of ours runs."""
+    import httpx
+
+    from sandbox.ghl.testing import StandIn
+
+    location = "DemoLocApexDubai0001"
+    with StandIn(scenario="demo", unlimited=True) as ghl:
+        assert ghl.process is not None
+        token = ghl.mint_token(location_id=location)["access_token"]
+        with httpx.Client(
+            base_url=ghl.base_url, headers=ghl.api_headers(token), timeout=30, trust_env=False
+        ) as client:
+            contact = client.get("/contacts/", params={"locationId": location, "limit": 1})
+            users = client.get("/users/", params={"locationId": location}).json()["users"]
+            path = f"/contacts/{contact.json()['contacts'][0]['id']}"
+            assign = [{"assignedTo": users[n % len(users)]["id"]} for n in range(FLOOR_WRITES)]
+            for body in assign[: FLOOR_WRITES // 5]:  # warm-up
+                client.put(path, json=body).raise_for_status()
+            theirs, ours = _process_cpu(ghl.process.pid), time.process_time()
+            for body in assign:
+                client.put(path, json=body).raise_for_status()
+            ours, theirs = time.process_time() - ours, _process_cpu(ghl.process.pid) - theirs
+    return ours / FLOOR_WRITES, theirs / FLOOR_WRITES
+
+
 def run(ctx: BenchContext) -> list[Figure]:
     from sandbox.ghl.testing import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, StandIn
 
@@ -295,6 +335,8 @@ def run(ctx: BenchContext) -> list[Figure]:
                 sustainable = at_half_p7.capacity / 2
                 steady = _split(rest, math.ceil(sustainable * STEADY_S / LOCATIONS))[0]
                 at_half_capacity = _phase(port, database_url, key, steady, sustainable)
+    client_cpu, standin_cpu = _ghl_write_cpu()
+    cores = os.cpu_count() or 1
     return [
         *extra,
         Figure("L1", "webhook → agent written to GHL, p99, at P7 / 2", at_half_p7.p99, "ms",
@@ -304,6 +346,10 @@ def run(ctx: BenchContext) -> list[Figure]:
                notes="the pipeline's own capacity: webhook, inbox, mirror, routing, GHL write"),
         Figure("L1-steady", "webhook → agent written to GHL, p99, at L1-cap / 2",
                at_half_capacity.p99, "ms", goal="<= 2000", notes=at_half_capacity.describe()),
+        Figure("L1-floor", "cores the GHL writes alone take at P7 / 2 (bare client + stand-in)",
+               p7 / 2 * (client_cpu + standin_cpu), "cores",
+               notes=f"of {cores} on this machine, before the webhooks are taken in; per write "
+               f"{client_cpu * 1000:.2f} ms client + {standin_cpu * 1000:.2f} ms stand-in CPU"),
     ]  # fmt: skip
 
 

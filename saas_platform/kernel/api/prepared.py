@@ -8,7 +8,7 @@ of the request (P9, docs/api.md). :class:`PreparedPage` stands in for the querys
 one position filter, a slice) and, when iterated, runs the statement cached for that shape with
 this request's values, or composes it through the ORM the first time.
 
-A shape is the scoped queryset's FROM and WHERE (its tables and its compiled WHERE text; its
+A shape is the scoped queryset's FROM and WHERE (its tables and joins, its compiled WHERE text; its
 values are the statement's first parameters), the page's columns, its ordering, whether and how
 it starts from a cursor position, and the slice. A statement is kept only when composing it
 showed that it takes exactly those parameters in that order and that its columns need no
@@ -64,6 +64,7 @@ def _plain(queryset: QuerySet[Any]) -> bool:
     return not (
         query.annotations
         or query.extra
+        or query.extra_tables
         or query.distinct
         or query.combinator
         or query.group_by is not None
@@ -140,10 +141,11 @@ class PreparedPage:
         if found is None:
             return list(self._queryset())
         where_sql, where_params = found
+        aliases = self._base.query.alias_map.items()
         shape = (
             self._base.model,
             self._base.db,
-            tuple(self._base.query.alias_map),
+            tuple((alias, getattr(join, "join_type", None)) for alias, join in aliases),
             where_sql,
             self._key,
             self._alias,

@@ -7,9 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 import stripe
-from django.db import connection, transaction
+from django.db import transaction
 
 from saas_platform.kernel.errors import NotFound
+from saas_platform.kernel.locks import transaction_lock
 
 from . import stripe_api
 from .models import StripeEvent, Subscription
@@ -38,12 +39,6 @@ INVOICE_EVENTS = (
 )
 
 
-def _lock(key: str) -> None:
-    """Serialise work on one Stripe object until the transaction ends."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
-
-
 def _sync_subscription(event: StripeEvent, subscription_id: str) -> str:
     if event.source == StripeEvent.Source.PLATFORM:
         return _sync_agency_subscription(subscription_id)
@@ -58,7 +53,7 @@ def _synced(event: StripeEvent, subscription_id: str) -> Subscription | None:
         return None  # the platform's own subscriptions (agencies') are not tracked yet
     try:
         with transaction.atomic():
-            _lock(f"stripe-sub:{subscription_id}")
+            transaction_lock(f"stripe-sub:{subscription_id}")
             subscription = subscription_refresh(
                 account=event.account, subscription_id=subscription_id
             )
@@ -75,7 +70,7 @@ def _sync_agency_subscription(subscription_id: str) -> str:
     """A subscription on the platform account: an agency's to one of the platform's plans."""
     try:
         with transaction.atomic():
-            _lock(f"stripe-sub:{subscription_id}")
+            transaction_lock(f"stripe-sub:{subscription_id}")
             subscription = agency_subscription_refresh(subscription_id=subscription_id)
     except stripe_api.StripeCallError as exc:
         if exc.retryable:
@@ -152,7 +147,7 @@ def account_changed(event: StripeEvent, payload: dict[str, Any]) -> str:
     account_id = event.account or str(payload["data"]["object"]["id"])
     try:
         with transaction.atomic():
-            _lock(f"stripe-account:{account_id}")
+            transaction_lock(f"stripe-account:{account_id}")
             account = connect_account_refresh(stripe_account_id=account_id)
     except NotFound:
         return "not one of our agencies' accounts"

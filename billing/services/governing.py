@@ -12,8 +12,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TypeVar
 
-from django.db import connection
 from django.db.models import Case, IntegerField, QuerySet, Value, When
+
+from saas_platform.kernel.locks import transaction_lock
 
 from ..models import AgencySubscription, Subscription
 from .checkout import HOLDING_STATUSES
@@ -56,7 +57,5 @@ def entitlement_state(subscription: Subscription | AgencySubscription, now: date
 def entitlements_lock(key: str) -> None:
     """Serialise recomputing one tenant's entitlements until the transaction ends: two workers
     applying two of its subscriptions at once would each see the other's change uncommitted,
-    and the later writer could set entitlements from a stale view. After the lock, a READ
-    COMMITTED query sees whatever the previous holder committed."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
+    and the later writer could set entitlements from a stale view."""
+    transaction_lock(key)

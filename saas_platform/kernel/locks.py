@@ -1,4 +1,5 @@
-"""PostgreSQL advisory locks held by a worker for the length of a job.
+"""PostgreSQL advisory locks: held by a worker for the length of a job, or until a transaction
+ends.
 
 A session-level lock belongs to the database connection, so PostgreSQL releases it the moment a
 worker dies and its connection drops: "is anyone still doing this job?" is answered by the engine,
@@ -25,3 +26,11 @@ def session_lock(namespace: int, key: int) -> Iterator[bool]:
         if locked:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [namespace, key])
+
+
+def transaction_lock(key: str) -> None:
+    """Wait for the lock named `key` and hold it until the current transaction ends: work on one
+    object (a Stripe subscription, a tenant's entitlements) runs one transaction at a time, and
+    the next holder's READ COMMITTED queries see what the previous one committed."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])

@@ -22,6 +22,13 @@ from rest_framework.response import Response
 ORDERING_PARAM = "ordering"
 
 
+def ordering_field(model: Any, name: str) -> Any:
+    """The model field an ordering or cursor names (``pk`` included); FieldDoesNotExist for a
+    name across a relation."""
+    meta = model._meta
+    return meta.pk if name == "pk" else meta.get_field(name)
+
+
 class ApiCursorPagination(CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
@@ -53,10 +60,8 @@ class ApiCursorPagination(CursorPagination):
         cursor = super().decode_cursor(request)
         if cursor is None or cursor.position is None:
             return cursor
-        name = self.ordering[0].lstrip("-")
-        meta = self._model._meta
         try:
-            field = meta.pk if name == "pk" else meta.get_field(name)
+            field = ordering_field(self._model, self.ordering[0].lstrip("-"))
         except FieldDoesNotExist:  # ordered across a relation: left to the query
             return cursor
         try:

@@ -28,6 +28,7 @@ from django.db import connections
 from django.db.models import QuerySet
 
 from ..scoping import ScopedQuerySet
+from .pagination import ordering_field
 
 _SIZE = 512  # shapes kept per process: page sizes x orderings x offsets x sparse field sets
 
@@ -179,9 +180,7 @@ class PreparedPage:
 
     def _position_param(self, lookup: str, value: Any) -> Any:
         """The cursor position as the ORM would send it for ``<field>__lt|gt``."""
-        name = lookup.rsplit("__", 1)[0]
-        meta = self._base.model._meta
-        field = meta.pk if name == "pk" else meta.get_field(name)
+        field = ordering_field(self._base.model, lookup.rsplit("__", 1)[0])
         connection = connections[self._base.db]
         # A position that does not fit the field was refused with the cursor (pagination.py).
         return field.get_db_prep_value(field.get_prep_value(value), connection, prepared=True)
